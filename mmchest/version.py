@@ -1,0 +1,2 @@
+"""mmchest version."""
+__version__ = '0.1.0'

@@ -1,0 +1,112 @@
+"""Checkpoints load with weights_only=True; anything beyond mmengine's own types is refused."""
+import builtins
+import fractions
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.runner.checkpoint import _load_checkpoint
+
+import mmchest  # noqa: F401  (installs the allow-list and the loader patch)
+from mmchest.engine.safe_checkpoint import (TRUSTED_GLOBALS_ENV, CheckpointRefusedError,
+                                            safe_torch_load)
+
+
+class _ExecPayload:
+    """Pickles as ``exec(code)``: what a malicious checkpoint would carry."""
+
+    def __init__(self, code: str):
+        self.code = code
+
+    def __reduce__(self):
+        return (builtins.exec, (self.code,))
+
+
+class _GetattrEscape:
+    """Pickles as ``getattr(HistoryBuffer, '__init__')``: not a statistics method."""
+
+    def __reduce__(self):
+        return (getattr, (HistoryBuffer, '__init__'))
+
+
+def _mmengine_like_checkpoint() -> dict:
+    hub = MessageHub.get_instance('mmchest_test_hub')
+    for i in range(5):
+        hub.update_scalar('train/loss', float(i))
+    hub.update_info('iter', 5)
+    hub.update_info('np_scalar', np.float64(0.25))
+    return {
+        'meta': {'iter': 5, 'epoch': 0, 'dataset_meta': {'classes': ('background', 'lesion')}},
+        'state_dict': {'w': torch.ones(2, 2)},
+        'message_hub': hub.state_dict(),
+        'extra_array': np.arange(6, dtype=np.int16).reshape(2, 3),
+    }
+
+
+def test_mmengine_checkpoint_loads_with_weights_only(tmp_path):
+    path = tmp_path / 'ckpt.pth'
+    torch.save(_mmengine_like_checkpoint(), path)
+    # Without the allow-list torch refuses this file: the fix is really needed.
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)
+    ckpt = _load_checkpoint(str(path), map_location='cpu')
+    buf = ckpt['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer)
+    assert buf.mean() == pytest.approx(2.0)  # statistics methods survive the round trip
+    assert buf.max() == 4.0
+    assert ckpt['message_hub']['runtime_info']['np_scalar'] == 0.25
+    np.testing.assert_array_equal(ckpt['extra_array'], np.arange(6).reshape(2, 3))
+    assert ckpt['extra_array'].dtype == np.int16
+
+
+def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / 'pwned'
+    payload = _ExecPayload(f'open({str(marker)!r}, "w").write("pwned")')
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': payload}, path)
+
+    with pytest.raises(CheckpointRefusedError) as info:
+        _load_checkpoint(str(path), map_location='cpu')
+    message = str(info.value)
+    assert 'evil.pth' in message and 'builtins.exec' in message
+    assert TRUSTED_GLOBALS_ENV in message  # explains the explicit opt-in
+    assert not marker.exists()
+
+    # The payload is real: an unrestricted unpickler would have run it.
+    with zipfile.ZipFile(path) as zf:
+        data = zf.read([n for n in zf.namelist() if n.endswith('data.pkl')][0])
+    pickle.loads(data)
+    assert marker.read_text() == 'pwned'
+
+
+def test_getattr_stand_in_only_returns_statistics_methods(tmp_path):
+    path = tmp_path / 'getattr.pth'
+    torch.save({'fn': _GetattrEscape()}, path)
+    with pytest.raises(CheckpointRefusedError, match='getattr'):
+        safe_torch_load(str(path))
+
+
+def test_explicit_opt_in_extends_allow_list(tmp_path, monkeypatch):
+    path = tmp_path / 'fraction.pth'
+    torch.save({'ratio': fractions.Fraction(3, 4)}, path)
+    monkeypatch.delenv(TRUSTED_GLOBALS_ENV, raising=False)
+    with pytest.raises(CheckpointRefusedError, match='fractions.Fraction'):
+        safe_torch_load(str(path))
+    monkeypatch.setenv(TRUSTED_GLOBALS_ENV, 'fractions.Fraction')
+    assert safe_torch_load(str(path))['ratio'] == fractions.Fraction(3, 4)
+
+
+def test_builtins_can_never_be_trusted(tmp_path, monkeypatch):
+    path = tmp_path / 'ok.pth'
+    torch.save({'w': torch.zeros(1)}, path)
+    monkeypatch.setenv(TRUSTED_GLOBALS_ENV, 'builtins.exec')
+    with pytest.raises(ValueError, match='builtins.exec'):
+        safe_torch_load(str(path))
+
+
+def test_missing_checkpoint_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        _load_checkpoint(str(tmp_path / 'nope.pth'))
