@@ -1,0 +1,1 @@
+"""Framework-free metric maths (numpy only); registered metrics wrap these."""

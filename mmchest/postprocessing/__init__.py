@@ -1,0 +1,1 @@
+"""Framework-free post-processing of model outputs (numpy only)."""
