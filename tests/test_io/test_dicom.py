@@ -1,0 +1,585 @@
+"""Tests for mmchest.io.dicom: DICOMs are built in tmp_path with known pixel values."""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import simplejpeg
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.pixels import pixel_array
+from pydicom.uid import (ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian,
+                         JPEG2000Lossless, JPEGBaseline8Bit, JPEGLSLossless, RLELossless,
+                         SecondaryCaptureImageStorage, generate_uid)
+
+from mmchest.io import dicom as dicom_mod
+from mmchest.io.dicom import (META_KEYS, DicomReadError, normalize, parse_age, read_dicom,
+                              read_dicom_meta)
+
+NAME = 'Doe^Jonathan'
+PID = 'PID-98765'
+
+
+def make_ds(arr: np.ndarray,
+            tsyntax: str = ExplicitVRLittleEndian,
+            *,
+            bits_stored: int | None = None,
+            photometric: str | None = None,
+            signed: bool = False,
+            frames: int = 1,
+            **tags) -> Dataset:
+    """Minimal Secondary Capture data set holding ``arr`` (HxW, HxWx3 or FxHxW)."""
+    fm = FileMetaDataset()
+    fm.TransferSyntaxUID = tsyntax
+    fm.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    fm.MediaStorageSOPInstanceUID = generate_uid()
+    ds = Dataset()
+    ds.file_meta = fm
+    ds.SOPClassUID = fm.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = fm.MediaStorageSOPInstanceUID
+    ds.PatientName = NAME
+    ds.PatientID = PID
+    color = arr.ndim == 3 and frames == 1
+    ds.Rows, ds.Columns = arr.shape[-3:-1] if color else arr.shape[-2:]
+    ds.SamplesPerPixel = 3 if color else 1
+    ds.PhotometricInterpretation = photometric or ('RGB' if color else 'MONOCHROME2')
+    if color:
+        ds.PlanarConfiguration = 0
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    bits = arr.dtype.itemsize * 8
+    ds.BitsAllocated = bits
+    ds.BitsStored = bits_stored or bits
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = int(signed)
+    ds.PixelData = arr.tobytes()
+    for key, value in tags.items():
+        setattr(ds, key, value)
+    return ds
+
+
+def save(ds: Dataset, path: Path) -> Path:
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def jpeg_file(path: Path, img: np.ndarray, **tags) -> tuple[Path, bytes]:
+    """Write ``img`` (HxW gray or HxWx3 RGB uint8) as a JPEG Baseline DICOM."""
+    color = img.ndim == 3
+    jpg = simplejpeg.encode_jpeg(img if color else img[..., None], quality=95,
+                                 colorspace='RGB' if color else 'GRAY',
+                                 colorsubsampling='422')
+    ds = make_ds(img, JPEGBaseline8Bit,
+                 photometric='YBR_FULL_422' if color else 'MONOCHROME2', **tags)
+    ds.PixelData = encapsulate([jpg])
+    ds['PixelData'].VR = 'OB'
+    return save(ds, path), jpg
+
+
+def chest_like(shape: tuple[int, int] = (48, 64), seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    smooth = 120 + 70 * np.sin(xx / 9.0) * np.cos(yy / 7.0)
+    return np.clip(smooth + rng.normal(0, 6, shape), 0, 255).astype(np.uint8)
+
+
+# ----------------------------------------------------------------- uncompressed syntaxes
+@pytest.mark.parametrize('tsyntax', [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+def test_uncompressed_8bit_default_is_bit_identical(tmp_path, tsyntax):
+    arr = chest_like()
+    path = save(make_ds(arr, tsyntax), tmp_path / 'a.dcm')
+    img, meta = read_dicom(path)
+    assert img.dtype == np.uint8 and img.shape == arr.shape
+    np.testing.assert_array_equal(img, arr)
+    assert meta['TransferSyntaxUID'] == tsyntax
+    assert (meta['Rows'], meta['Columns'], meta['BitsStored']) == (48, 64, 8)
+
+
+def test_big_endian_16bit(tmp_path):
+    arr = (np.arange(12, dtype=np.uint16).reshape(3, 4) * 300)
+    ds = make_ds(arr.astype('>u2'), ExplicitVRBigEndian, bits_stored=12)
+    path = save(ds, tmp_path / 'be.dcm')
+    img, meta = read_dicom(path, dtype='float32')
+    assert img.dtype == np.float32
+    np.testing.assert_array_equal(img, arr)
+    assert meta['TransferSyntaxUID'] == ExplicitVRBigEndian
+
+
+def test_no_file_meta_uses_forced_parse(tmp_path):
+    arr = (np.arange(12, dtype=np.uint16).reshape(3, 4) * 300)
+    ds = make_ds(arr, bits_stored=12)
+    del ds.file_meta
+    path = tmp_path / 'nometa.dcm'
+    pydicom.dcmwrite(path, ds, implicit_vr=True, little_endian=True)
+    raw = path.read_bytes()
+    assert raw[128:132] != b'DICM' and raw[:2] == b'\x08\x00'  # starts with (0008,xxxx)
+    img, meta = read_dicom(path, dtype='float32')
+    np.testing.assert_array_equal(img, arr)
+    assert meta['TransferSyntaxUID'] == ImplicitVRLittleEndian
+    assert read_dicom_meta(path)['Rows'] == 3
+
+
+def test_16bit_none_uint8_raises_but_float_and_minmax_work(tmp_path):
+    arr = np.array([[0, 1000], [2000, 4000]], np.uint16)
+    path = save(make_ds(arr, bits_stored=12), tmp_path / 'a16.dcm')
+    with pytest.raises(DicomReadError, match=r'a16\.dcm.*does not fit uint8'):
+        read_dicom(path)
+    img, _ = read_dicom(path, dtype='float32')
+    np.testing.assert_array_equal(img, arr)
+    img, _ = read_dicom(path, norm='minmax')
+    # 1000/4000*255 = 63.75 -> 63 ; 2000/4000*255 = 127.5 -> 127 (truncation)
+    np.testing.assert_array_equal(img, [[0, 63], [127, 255]])
+
+
+def test_16bit_values_below_256_follow_header_not_values(tmp_path):
+    # Declared range 0..4095 decides, so a dark 12-bit image still refuses uint8 'none'.
+    arr = np.array([[0, 10], [20, 30]], np.uint16)
+    path = save(make_ds(arr, bits_stored=12), tmp_path / 'dark.dcm')
+    with pytest.raises(DicomReadError, match='does not fit uint8'):
+        read_dicom(path)
+
+
+# ----------------------------------------------------------------- photometric / LUTs
+def test_monochrome1_8bit_inverted(tmp_path):
+    arr = np.array([[0, 10], [200, 255]], np.uint8)
+    path = save(make_ds(arr, photometric='MONOCHROME1'), tmp_path / 'm1.dcm')
+    img, meta = read_dicom(path)
+    np.testing.assert_array_equal(img, [[255, 245], [55, 0]])
+    assert meta['PhotometricInterpretation'] == 'MONOCHROME1'
+    img, _ = read_dicom(path, dtype='float32')
+    np.testing.assert_array_equal(img, [[255, 245], [55, 0]])
+
+
+def test_monochrome1_12bit_none_reflects_in_stored_range(tmp_path):
+    arr = np.array([[0, 95], [4000, 4095]], np.uint16)
+    path = save(make_ds(arr, bits_stored=12, photometric='MONOCHROME1'), tmp_path / 'm1.dcm')
+    img, _ = read_dicom(path, dtype='float32')
+    np.testing.assert_array_equal(img, [[4095, 4000], [95, 0]])
+
+
+def test_monochrome1_minmax_inverts_after_normalising(tmp_path):
+    arr = np.array([[0, 1000], [2000, 4000]], np.uint16)
+    path = save(make_ds(arr, bits_stored=12, photometric='MONOCHROME1'), tmp_path / 'm1.dcm')
+    img, _ = read_dicom(path, norm='minmax')
+    np.testing.assert_array_equal(img, [[255, 255 - 63], [255 - 127, 0]])
+
+
+def test_rescale_slope_intercept(tmp_path):
+    arr = np.array([[0, 100], [1024, 2048]], np.uint16)
+    path = save(make_ds(arr, bits_stored=12, RescaleSlope='2', RescaleIntercept='-1024'),
+                tmp_path / 'ct.dcm')
+    img, _ = read_dicom(path, dtype='float32')
+    np.testing.assert_array_equal(img, [[-1024, -824], [1024, 3072]])
+    with pytest.raises(DicomReadError, match='does not fit uint8'):
+        read_dicom(path)
+
+
+def test_rescale_identity_tags_keep_uint8(tmp_path):
+    arr = chest_like((4, 5))
+    path = save(make_ds(arr, RescaleSlope='1', RescaleIntercept='0'), tmp_path / 'id.dcm')
+    img, _ = read_dicom(path)
+    np.testing.assert_array_equal(img, arr)
+
+
+def test_rescale_fractional_rejected_for_uint8(tmp_path):
+    arr = np.array([[0, 1], [2, 3]], np.uint8)
+    path = save(make_ds(arr, RescaleSlope='0.5', RescaleIntercept='0'), tmp_path / 'f.dcm')
+    with pytest.raises(DicomReadError, match='non-integer'):
+        read_dicom(path)
+    img, _ = read_dicom(path, dtype='float32')
+    np.testing.assert_array_equal(img, [[0, 0.5], [1, 1.5]])
+
+
+def test_window_mode_from_tags_and_user(tmp_path):
+    arr = np.array([[0, 400, 500], [600, 1000, 4000]], np.uint16)
+    path = save(make_ds(arr, bits_stored=12, WindowCenter='500', WindowWidth='200'),
+                tmp_path / 'w.dcm')
+    # [400, 600] -> [0, 255]: 500 -> 127.5
+    img, _ = read_dicom(path, norm='window', dtype='float32')
+    np.testing.assert_allclose(img, [[0, 0, 127.5], [255, 255, 255]])
+    img, _ = read_dicom(path, norm='window')
+    np.testing.assert_array_equal(img, [[0, 0, 127], [255, 255, 255]])
+    img, _ = read_dicom(path, norm='window', window=(500, 1000), dtype='float32')
+    # [0, 1000] -> [0, 255]
+    np.testing.assert_allclose(img, [[0, 102, 127.5], [153, 255, 255]])
+
+
+def test_window_mode_monochrome1_window_refers_to_stored_values(tmp_path):
+    arr = np.array([[400, 500, 600]], np.uint16)
+    path = save(make_ds(arr, bits_stored=12, photometric='MONOCHROME1', WindowCenter='500',
+                        WindowWidth='200'), tmp_path / 'w1.dcm')
+    img, _ = read_dicom(path, norm='window')
+    np.testing.assert_array_equal(img, [[255, 128, 0]])  # 255 - [0, 127, 255]
+
+
+def test_window_mode_without_window_raises(tmp_path):
+    path = save(make_ds(chest_like((4, 4))), tmp_path / 'now.dcm')
+    with pytest.raises(DicomReadError, match=r'now\.dcm.*WindowCenter'):
+        read_dicom(path, norm='window')
+
+
+def test_window_multivalued_tags_take_first(tmp_path):
+    arr = np.array([[400, 600]], np.uint16)
+    path = save(make_ds(arr, bits_stored=12, WindowCenter=['500', '2000'],
+                        WindowWidth=['200', '4000']), tmp_path / 'mv.dcm')
+    img, _ = read_dicom(path, norm='window')
+    np.testing.assert_array_equal(img, [[0, 255]])
+
+
+def test_percentile_mode(tmp_path):
+    arr = np.arange(101, dtype=np.uint16).reshape(1, 101) * 10
+    path = save(make_ds(arr, bits_stored=12), tmp_path / 'p.dcm')
+    img, _ = read_dicom(path, norm='percentile', percentiles=(10, 90), dtype='float32')
+    # 10th percentile = 100, 90th = 900
+    assert img[0, 0] == 0 and img[0, 10] == 0 and img[0, 90] == 255 and img[0, 100] == 255
+    np.testing.assert_allclose(img[0, 50], 127.5)
+    img, _ = read_dicom(path, norm='percentile', percentiles=(0, 100))
+    np.testing.assert_array_equal(img[0, [0, 50, 100]], [0, 127, 255])
+
+
+def test_voi_lut_matches_pydicom(tmp_path):
+    arr = np.array([[0, 400, 500], [600, 1000, 4095]], np.uint16)
+    ds = make_ds(arr, bits_stored=12, WindowCenter='500', WindowWidth='201')
+    path = save(ds, tmp_path / 'voi.dcm')
+    img, _ = read_dicom(path, voi_lut=True, dtype='float32')
+    expected = pydicom.pixels.apply_voi_lut(arr, pydicom.dcmread(path))
+    np.testing.assert_allclose(img, expected.astype(np.float32))
+    assert img.min() == 0 and img.max() == 4095
+    with pytest.raises(ValueError, match='voi_lut'):
+        read_dicom(path, voi_lut=True, norm='window')
+
+
+def test_channels_3_replicates_gray(tmp_path):
+    arr = chest_like((5, 7))
+    path = save(make_ds(arr), tmp_path / 'c3.dcm')
+    img, _ = read_dicom(path, channels=3)
+    assert img.shape == (5, 7, 3) and img.dtype == np.uint8
+    for c in range(3):
+        np.testing.assert_array_equal(img[..., c], arr)
+    img, _ = read_dicom(path, channels=3, dtype='float32')
+    assert img.shape == (5, 7, 3) and img.dtype == np.float32
+
+
+def test_rgb_passthrough_and_to_gray(tmp_path):
+    rgb = np.zeros((2, 3, 3), np.uint8)
+    rgb[0, 0] = (255, 0, 0)
+    rgb[1, 2] = (10, 20, 30)
+    path = save(make_ds(rgb), tmp_path / 'rgb.dcm')
+    img, meta = read_dicom(path, channels=3)
+    np.testing.assert_array_equal(img, rgb)
+    assert meta['PhotometricInterpretation'] == 'RGB'
+    gray, _ = read_dicom(path)
+    assert gray.shape == (2, 3)
+    assert gray[0, 0] == 76  # round(0.299 * 255)
+
+
+# ----------------------------------------------------------------- multi-frame
+def test_multiframe_first_and_error(tmp_path):
+    frames = np.stack([np.full((3, 4), 7, np.uint8), np.full((3, 4), 9, np.uint8)])
+    path = save(make_ds(frames, frames=2), tmp_path / 'mf.dcm')
+    img, _ = read_dicom(path)
+    np.testing.assert_array_equal(img, np.full((3, 4), 7))
+    with pytest.raises(DicomReadError, match=r'mf\.dcm.*2 frames'):
+        read_dicom(path, frame='error')
+
+
+def test_multiframe_rle_first(tmp_path):
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 256, (2, 6, 5)).astype(np.uint8)
+    ds = make_ds(frames, frames=2)
+    ds.compress(RLELossless)
+    path = save(ds, tmp_path / 'mfrle.dcm')
+    img, _ = read_dicom(path)
+    np.testing.assert_array_equal(img, frames[0])
+
+
+# ----------------------------------------------------------------- compressed syntaxes
+def test_jpeg_baseline_fast_path(tmp_path):
+    arr = chest_like((48, 64))
+    path, jpg = jpeg_file(tmp_path / 'jpg.dcm', arr)
+    img, meta = read_dicom(path)
+    reference = simplejpeg.decode_jpeg(jpg, colorspace='GRAY')[..., 0]
+    np.testing.assert_array_equal(img, reference)
+    assert np.abs(img.astype(int) - arr).mean() < 3  # lossy but close to the source
+    ds = pydicom.dcmread(path)
+    # libjpeg-turbo, as pydicom's pillow plugin: bit-identical.
+    np.testing.assert_array_equal(img, pixel_array(ds, decoding_plugin='pillow'))
+    # IJG libjpeg 9 (pylibjpeg, pydicom's default) may differ by one level (IDCT rounding).
+    assert np.abs(img.astype(int) - ds.pixel_array).max() <= 1
+    assert meta['TransferSyntaxUID'] == JPEGBaseline8Bit
+
+
+def test_jpeg_baseline_monochrome1(tmp_path):
+    arr = chest_like((16, 16))
+    path, jpg = jpeg_file(tmp_path / 'jpg1.dcm', arr)
+    ds = pydicom.dcmread(path)
+    ds.PhotometricInterpretation = 'MONOCHROME1'
+    save(ds, path)
+    img, _ = read_dicom(path)
+    np.testing.assert_array_equal(img, 255 - simplejpeg.decode_jpeg(jpg, colorspace='GRAY')[..., 0])
+
+
+def test_jpeg_baseline_color_ybr(tmp_path):
+    rgb = np.stack([chest_like((16, 24), s) for s in range(3)], axis=-1)
+    path, _ = jpeg_file(tmp_path / 'ybr.dcm', rgb)
+    img, _ = read_dicom(path, channels=3)
+    ds = pydicom.dcmread(path)
+    np.testing.assert_array_equal(img, pixel_array(ds, decoding_plugin='pillow'))
+    assert np.abs(img.astype(int) - rgb).mean() < 6
+
+
+def test_jpeg_baseline_falls_back_to_pydicom(tmp_path, monkeypatch):
+    arr = chest_like((16, 16))
+    path, _ = jpeg_file(tmp_path / 'fb.dcm', arr)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('simulated libjpeg-turbo failure')
+
+    monkeypatch.setattr(dicom_mod.simplejpeg, 'decode_jpeg', broken)
+    img, _ = read_dicom(path)
+    np.testing.assert_array_equal(img, pydicom.dcmread(path).pixel_array)
+
+
+def test_jpeg_baseline_multiframe_first(tmp_path):
+    a, b = chest_like((16, 16), 1), chest_like((16, 16), 2)
+    jpgs = [simplejpeg.encode_jpeg(x[..., None], quality=95, colorspace='GRAY') for x in (a, b)]
+    ds = make_ds(np.stack([a, b]), JPEGBaseline8Bit, frames=2)
+    ds.PixelData = encapsulate(jpgs)
+    ds['PixelData'].VR = 'OB'
+    path = save(ds, tmp_path / 'mfj.dcm')
+    img, _ = read_dicom(path)
+    np.testing.assert_array_equal(img, simplejpeg.decode_jpeg(jpgs[0], colorspace='GRAY')[..., 0])
+
+
+@pytest.mark.parametrize('tsyntax', [RLELossless, JPEGLSLossless, JPEG2000Lossless],
+                         ids=['rle', 'jpegls', 'j2k'])
+@pytest.mark.parametrize('bits', [8, 12])
+def test_lossless_round_trip(tmp_path, tsyntax, bits):
+    rng = np.random.default_rng(bits)
+    dtype = np.uint8 if bits == 8 else np.uint16
+    arr = rng.integers(0, 2**bits, (32, 40)).astype(dtype)
+    ds = make_ds(arr, bits_stored=bits)
+    ds.compress(tsyntax)
+    path = save(ds, tmp_path / 'll.dcm')
+    assert pydicom.dcmread(path).file_meta.TransferSyntaxUID == tsyntax
+    img, meta = read_dicom(path, dtype='float32')
+    np.testing.assert_array_equal(img, arr)
+    assert meta['TransferSyntaxUID'] == tsyntax
+    if bits == 8:
+        img, _ = read_dicom(path)
+        assert img.dtype == np.uint8
+        np.testing.assert_array_equal(img, arr)
+
+
+# ----------------------------------------------------------------- errors
+def test_missing_file(tmp_path):
+    with pytest.raises(DicomReadError, match=r'nope\.dcm: file not found') as err:
+        read_dicom(tmp_path / 'nope.dcm')
+    assert err.value.path.endswith('nope.dcm')
+    with pytest.raises(DicomReadError, match='file not found'):
+        read_dicom_meta(tmp_path / 'nope.dcm')
+
+
+def test_directory_and_empty_file(tmp_path):
+    with pytest.raises(DicomReadError, match='directory'):
+        read_dicom(tmp_path)
+    (tmp_path / 'empty.dcm').write_bytes(b'')
+    with pytest.raises(DicomReadError, match=r'empty\.dcm: empty file'):
+        read_dicom(tmp_path / 'empty.dcm')
+
+
+@pytest.mark.parametrize('payload', [
+    b'hello, this is a text file and not DICOM\n' * 5,
+    b'\x89PNG\r\n\x1a\n' + bytes(range(256)) * 4,
+    bytes(600),
+    b'ab',
+], ids=['text', 'png', 'zeros', 'tiny'])
+def test_non_dicom(tmp_path, payload):
+    path = tmp_path / 'x.dcm'
+    path.write_bytes(payload)
+    with pytest.raises(DicomReadError, match=r'x\.dcm') as err:
+        read_dicom(path)
+    assert 'DICOM' in err.value.reason or 'pixel data' in err.value.reason
+    with pytest.raises(DicomReadError, match=r'x\.dcm'):
+        read_dicom_meta(path)
+
+
+def test_no_pixel_data(tmp_path):
+    ds = make_ds(chest_like((4, 4)))
+    del ds.PixelData
+    path = save(ds, tmp_path / 'nopix.dcm')
+    with pytest.raises(DicomReadError, match=r'nopix\.dcm: no pixel data'):
+        read_dicom(path)
+    assert read_dicom_meta(path)['Rows'] == 4  # the header alone is fine
+
+
+@pytest.mark.parametrize('kind', ['uncompressed', 'jpeg'])
+def test_truncated_file(tmp_path, kind):
+    path = tmp_path / 'cut.dcm'
+    if kind == 'jpeg':
+        jpeg_file(path, chest_like((64, 64)))
+    else:
+        save(make_ds(chest_like((64, 64))), path)
+    raw = path.read_bytes()
+    path.write_bytes(raw[:len(raw) // 2])
+    with pytest.raises(DicomReadError, match=r'cut\.dcm') as err:
+        read_dicom(path)
+    assert NAME not in str(err.value) and PID not in str(err.value)
+
+
+def test_undecodable_syntax(tmp_path):
+    ds = make_ds(chest_like((8, 8)), '1.2.840.10008.1.2.4.100')  # MPEG2 Main Profile
+    ds.PixelData = encapsulate([b'\x00\x00\x01\xb3' + bytes(60)])
+    ds['PixelData'].VR = 'OB'
+    path = save(ds, tmp_path / 'mpeg.dcm')
+    with pytest.raises(DicomReadError, match=r'mpeg\.dcm: cannot decode pixel data'):
+        read_dicom(path)
+
+
+def test_corrupt_jpeg_frame(tmp_path):
+    ds = make_ds(chest_like((8, 8)), JPEGBaseline8Bit)
+    ds.PixelData = encapsulate([b'\xff\xd8\xff\xe0' + bytes(40) + b'\xff\xd9'])
+    ds['PixelData'].VR = 'OB'
+    path = save(ds, tmp_path / 'bad.dcm')
+    with pytest.raises(DicomReadError, match=r'bad\.dcm: cannot decode pixel data'):
+        read_dicom(path)
+
+
+def test_palette_color_unsupported(tmp_path):
+    path = save(make_ds(chest_like((4, 4)), photometric='PALETTE COLOR'), tmp_path / 'pal.dcm')
+    with pytest.raises(DicomReadError, match="PALETTE COLOR"):
+        read_dicom(path)
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(norm='zscore'), dict(dtype='uint16'), dict(channels=2), dict(frame='last'),
+    dict(percentiles=(50, 10)), dict(percentiles=(0, 101)), dict(window=(10, 0)),
+    dict(window=(1, 2, 3))
+])
+def test_invalid_arguments_raise_valueerror_before_reading(tmp_path, kwargs):
+    with pytest.raises(ValueError) as err:
+        read_dicom(tmp_path / 'does-not-matter.dcm', **kwargs)
+    assert not isinstance(err.value, DicomReadError)
+
+
+# ----------------------------------------------------------------- metadata
+def test_meta_has_no_identifiers(tmp_path):
+    ds = make_ds(chest_like((4, 6)), ViewPosition='PA', PatientSex='F', PatientAge='058Y',
+                 PixelSpacing=['0.143', '0.139'], Modality='CR')
+    path = save(ds, tmp_path / 'meta.dcm')
+    img, meta = read_dicom(path)
+    assert set(meta) == set(META_KEYS)
+    assert meta == {
+        'ViewPosition': 'PA', 'PatientSex': 'F', 'PatientAge': 58,
+        'PixelSpacing': (0.143, 0.139), 'Rows': 4, 'Columns': 6, 'Modality': 'CR',
+        'PhotometricInterpretation': 'MONOCHROME2', 'BitsStored': 8,
+        'TransferSyntaxUID': ExplicitVRLittleEndian
+    }
+    assert read_dicom_meta(path) == meta
+    text = repr(meta) + str(meta)
+    for ident in (NAME, PID, 'Doe', 'Jonathan', '98765'):
+        assert ident not in text
+
+
+def test_meta_missing_tags_are_none(tmp_path):
+    ds = make_ds(chest_like((4, 6)))
+    path = save(ds, tmp_path / 'bare.dcm')
+    meta = read_dicom_meta(path)
+    assert meta['ViewPosition'] is None and meta['PatientAge'] is None
+    assert meta['PixelSpacing'] is None and meta['PatientSex'] is None
+
+
+@pytest.mark.parametrize('age, expected', [('412Y', None), ('58', 58)])
+def test_meta_age_from_file(tmp_path, age, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # pydicom warns when *writing* '58' (not DICOM AS)
+        path = save(make_ds(chest_like((2, 2)), PatientAge=age), tmp_path / 'age.dcm')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # reading must not warn (raw bytes, no validation)
+        assert read_dicom_meta(path)['PatientAge'] == expected
+        assert read_dicom(path)[1]['PatientAge'] == expected
+
+
+def test_meta_bad_pixel_spacing_is_none(tmp_path):
+    path = save(make_ds(chest_like((2, 2)), PixelSpacing=['0', '0.1']), tmp_path / 'ps.dcm')
+    assert read_dicom_meta(path)['PixelSpacing'] is None
+
+
+def test_error_messages_scrub_identifiers(tmp_path):
+    ds = make_ds(chest_like((4, 4)), photometric='YBR_FULL')  # 1 sample + YBR -> error
+    path = save(ds, tmp_path / 'odd.dcm')
+    with pytest.raises(DicomReadError) as err:
+        read_dicom(path)
+    assert NAME not in str(err.value) and PID not in str(err.value)
+    assert dicom_mod._scrub(f'x {PID} y Doe z', pydicom.dcmread(path)) == \
+        'x <redacted> y <redacted> z'
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('058Y', 58), ('58', 58), ('058y', 58), (b'045Y', 45), ('006M', 0), ('018M', 1),
+    ('003W', 0), ('104W', 2), ('400D', 1), ('000Y', 0), ('125Y', 125), ('126Y', None),
+    ('412Y', None), ('412', None), ('-5', None), ('-005Y', None), ('', None), (None, None),
+    ('abc', None), ('58Y ', 58), ('5 8', None), ('58.5', None)
+])
+def test_parse_age(value, expected):
+    assert parse_age(value) == expected
+
+
+# ----------------------------------------------------------------- normalize (pure)
+def test_normalize_minmax_recipe():
+    arr = np.array([[0, 50], [100, 200]], np.uint16)
+    out = normalize(arr, 'minmax')
+    np.testing.assert_allclose(out, arr / 200 * 255)
+    np.testing.assert_array_equal(normalize(np.zeros((2, 2)), 'minmax'), 0)
+    np.testing.assert_array_equal(normalize(np.array([-10.0, 0.0, 10.0]), 'minmax'),
+                                  [0, 0, 255])
+    np.testing.assert_array_equal(normalize(np.array([-10.0, -5.0]), 'minmax'), [0, 0])
+
+
+def test_normalize_percentile_and_window_edges():
+    np.testing.assert_array_equal(normalize(np.full((3, 3), 7.0), 'percentile'), 0)
+    np.testing.assert_allclose(normalize(np.array([0.0, 5.0, 10.0]), 'percentile',
+                                         percentiles=(0, 100)), [0, 127.5, 255])
+    np.testing.assert_allclose(normalize(np.array([-1.0, 0.0, 1.0]), 'window', window=(0, 2)),
+                               [0, 127.5, 255])
+    arr = np.array([1, 2])
+    assert normalize(arr, 'none') is arr
+    assert normalize(np.zeros((0, 0)), 'percentile').shape == (0, 0)
+
+
+@pytest.mark.parametrize('mode, kwargs', [('window', {}), ('foo', {}),
+                                          ('percentile', dict(percentiles=(5, 5)))])
+def test_normalize_bad_arguments(mode, kwargs):
+    with pytest.raises(ValueError):
+        normalize(np.zeros(3), mode, **kwargs)
+
+
+# ----------------------------------------------------------------- pydicom's own test files
+_PYDICOM_FILES = Path(pydicom.__file__).parent / 'data' / 'test_files'
+# Only files present on disk: the ones pydicom downloads on demand are never fetched.
+_LOCAL = sorted(p for p in _PYDICOM_FILES.iterdir() if p.is_file()) if _PYDICOM_FILES.is_dir() \
+    else []
+
+
+@pytest.mark.filterwarnings('ignore::UserWarning')
+@pytest.mark.parametrize('path', _LOCAL, ids=[p.name for p in _LOCAL])
+def test_pydicom_test_files_load_or_raise_dicomreaderror(path):
+    try:
+        img, meta = read_dicom(path, dtype='float32')
+    except DicomReadError as err:
+        assert os.fspath(path) in str(err)
+    else:
+        assert img.ndim in (2, 3) and img.size > 0 and np.isfinite(img).all()
+        assert set(meta) == set(META_KEYS)
+    try:
+        read_dicom_meta(path)
+    except DicomReadError:
+        pass
+
+
+def test_pydicom_test_files_are_present():
+    assert len(_LOCAL) > 20
