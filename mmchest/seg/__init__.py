@@ -1,0 +1,8 @@
+"""Everything that registers into MMSegmentation. Never imports mmdet."""
+from . import datasets, metrics, models, transforms
+from .datasets import *  # noqa: F401,F403
+from .metrics import *  # noqa: F401,F403
+from .models import *  # noqa: F401,F403
+from .transforms import LoadRLEMask
+
+__all__ = datasets.__all__ + metrics.__all__ + models.__all__ + ['LoadRLEMask']

@@ -1,0 +1,4 @@
+"""mmseg datasets."""
+from .siim import SIIMPneumothoraxDataset
+
+__all__ = ['SIIMPneumothoraxDataset']
