@@ -1,0 +1,84 @@
+# Multi-expert pneumonia segmentation: frontal (pa) and lateral (lat) radiographs, masks
+# from three radiologists (see datasets/multi_expert_pneumonia/README.md):
+#   datasets/multi_expert_pneumonia/images/{pneumonia,norma}/<id>_{pa,lat}.png
+#   datasets/multi_expert_pneumonia/masks/expert{1,2,3}/<id>_<view>.png|.npz
+#   datasets/multi_expert_pneumonia/indices.json, masks/dup_list.json
+# The authors' split (indices.json) puts same-patient studies in several splits; the dataset
+# warns about it, and tools/multi_expert_split.py writes a split grouped by patient.
+dataset_type = 'MultiExpertPneumoniaDataset'
+data_root = 'datasets/multi_expert_pneumonia'
+crop_size = (512, 512)
+views = 'pa'  # 'pa', 'lat' or 'both'
+experts = [1, 2, 3]
+train_fusion = 'majority'  # 'single' (one expert), 'each', 'union', 'intersection', 'mean'
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadExpertMasks'),  # reads + fuses the experts' masks at the original size
+    dict(type='RandomResize', scale=crop_size, ratio_range=(0.9, 1.2), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='PhotoMetricDistortion', hue_delta=0, saturation_range=(1.0, 1.0)),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=crop_size, keep_ratio=True),
+    # masks after Resize: evaluation happens at the original resolution
+    dict(type='LoadExpertMasks'),
+    # the metric reads every expert's mask from these paths and breaks scores down by view
+    dict(type='PackSegInputs',
+         meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
+                    'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
+                    'expert_mask_paths', 'view', 'image_class')),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='indices.json',
+        split='train',
+        views=views,
+        experts=experts,
+        fusion=train_fusion,
+        missing_mask='error',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='indices.json',
+        split='val',
+        views=views,
+        experts=experts,
+        fusion='majority',
+        missing_mask='error',
+        pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='indices.json',
+        split='test',
+        views=views,
+        experts=experts,
+        fusion='majority',
+        missing_mask='error',
+        pipeline=test_pipeline))
+
+# model vs the majority mask and vs each expert, next to expert-vs-expert agreement,
+# overall, per view and on pneumonia images only (keys expert/...)
+val_evaluator = dict(type='MultiExpertDiceMetric', fusion='majority')
+test_evaluator = val_evaluator

@@ -1,0 +1,28 @@
+# Multi-expert pneumonia, frontal (pa) views: U-Net (mmseg UNet-S5-D16), trained on the
+# majority vote (2 of 3 experts), evaluated against the majority mask and each expert.
+#   mim train mmseg configs/unet_multi_expert_pneumonia.py   # data in datasets/multi_expert_pneumonia
+#   mim test  mmseg configs/unet_multi_expert_pneumonia.py \
+#       --checkpoint work_dirs/unet_multi_expert_pneumonia/iter_20000.pth
+# Other targets: --cfg-options train_dataloader.dataset.fusion=each (one sample per expert,
+# as the dataset's authors trained), =union, =intersection; for =mean see the README.
+_base_ = [
+    './_base_/datasets/multi_expert_pneumonia.py',
+    'mmseg::_base_/models/fcn_unet_s5-d16.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_20k.py',
+]
+custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)
+
+crop_size = (512, 512)
+# batches are padded to crop_size when training and to a multiple of 16 (the U-Net's
+# downsampling) when testing, so whole-image inference works on any aspect ratio
+data_preprocessor = dict(size=crop_size, test_cfg=dict(size_divisor=16))
+model = dict(
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(num_classes=2),
+    auxiliary_head=None,
+    test_cfg=dict(mode='whole'))
+
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000,
+                    save_best='expert/dice_majority', rule='greater', max_keep_ckpts=3))

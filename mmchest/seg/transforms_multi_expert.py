@@ -1,0 +1,110 @@
+"""Load and fuse the experts' masks of one image (multi-expert pneumonia pipelines)."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmseg.registry import TRANSFORMS
+
+from mmchest.evaluation.agreement import FUSE_MODES, fuse_masks
+from mmchest.io.expert_masks import read_expert_mask
+
+__all__ = ['LoadExpertMasks', 'load_expert_masks']
+
+
+def load_expert_masks(paths: Dict[str, Optional[str]], experts: Sequence[str],
+                      shape: Tuple[int, int], image: str = 'image') -> List[np.ndarray]:
+    """Read the masks of ``experts`` (None path = empty mask) and check their shape.
+
+    Args:
+        paths (dict[str, str | None]): Expert to mask file; None = no pneumonia (empty).
+        experts (Sequence[str]): Experts to read, in order.
+        shape (tuple[int, int]): Expected (H, W), the image's original size.
+        image (str): Image name for error messages. Defaults to 'image'.
+
+    Returns:
+        list[np.ndarray]: uint8 0/1 masks of ``shape``, one per expert.
+
+    Raises:
+        KeyError: An expert absent from ``paths``.
+        ValueError: A mask whose shape differs from the image's.
+    """
+    out = []
+    for expert in experts:
+        if expert not in paths:
+            raise KeyError(f'{image}: no mask path for {expert!r} (have {sorted(paths)})')
+        path = paths[expert]
+        mask = np.zeros(shape, np.uint8) if path is None else read_expert_mask(path)
+        if mask.shape != tuple(shape):
+            raise ValueError(f'{path}: mask shape {mask.shape} != image shape '
+                             f'{tuple(shape)} of {image}')
+        out.append(mask)
+    return out
+
+
+@TRANSFORMS.register_module()
+class LoadExpertMasks(BaseTransform):
+    """Build ``gt_seg_map`` from one or several experts' masks (png/npz), fused.
+
+    Masks are read at the image's original size (``ori_shape``): place this after
+    ``LoadImageFromFile`` and before geometric transforms when training; after ``Resize``
+    when testing keeps the target at the original size, as mmseg's ``LoadAnnotations``.
+
+    Fusion (from the sample's ``fusion`` unless overridden): 'single' takes the one expert
+    in ``mask_experts``; 'majority' / 'union' / 'intersection' give 0/1 via
+    :func:`mmchest.evaluation.agreement.fuse_masks`; 'mean' gives the soft target as an
+    integer vote count ``k`` in 0..n (the fraction is ``k / n``) because ``PackSegInputs``
+    casts targets to int64: train it with ``SoftVoteCrossEntropyLoss(num_votes=n)``, never
+    with the plain cross-entropy (which would read k as a class index).
+
+    Required Keys:
+
+    - ori_shape
+    - expert_mask_paths (dict[str, str | None])
+    - mask_experts (list[str])
+    - fusion (str, unless ``fusion`` is given here)
+
+    Added Keys:
+
+    - gt_seg_map (np.uint8: 0/1, or vote counts 0..n for 'mean')
+    - soft_target_votes (int, the n of 'mean'; only for 'mean')
+
+    Modified Keys:
+
+    - seg_fields (``'gt_seg_map'`` appended, so crops and flips move the mask with the image)
+
+    Args:
+        fusion (str, optional): Override the sample's fusion ('single', 'majority', 'union',
+            'intersection' or 'mean'). Defaults to None.
+    """
+
+    def __init__(self, fusion: Optional[str] = None) -> None:
+        allowed = ('single',) + FUSE_MODES
+        if fusion is not None and fusion not in allowed:
+            raise ValueError(f'fusion must be one of {allowed} or None, got {fusion!r}')
+        self.fusion = fusion
+
+    def transform(self, results: dict) -> dict:
+        mode = self.fusion or results['fusion']
+        experts = list(results['mask_experts'])
+        image = results.get('img_path', 'image')
+        masks = load_expert_masks(results['expert_mask_paths'], experts,
+                                  tuple(results['ori_shape'][:2]), image)
+        if mode == 'single':
+            if len(masks) != 1:
+                raise ValueError(f"{image}: fusion 'single' needs one expert, got {experts}")
+            gt = masks[0]
+        elif mode == 'mean':
+            gt = np.rint(fuse_masks(masks, 'mean') * len(masks)).astype(np.uint8)
+            results['soft_target_votes'] = len(masks)
+        else:
+            gt = fuse_masks(masks, mode)
+        results['gt_seg_map'] = gt
+        seg_fields = results.setdefault('seg_fields', [])
+        if 'gt_seg_map' not in seg_fields:
+            seg_fields.append('gt_seg_map')
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(fusion={self.fusion!r})'
