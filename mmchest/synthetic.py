@@ -1,7 +1,8 @@
 """Synthetic chest radiographs and the download layouts of SIIM-ACR, RSNA and multi-expert data.
 
-Pure module (numpy, cv2, pydicom, simplejpeg; no OpenMMLab imports). Everything is
-deterministic from a seed: the same arguments give the same pixels, UIDs, ids and bytes.
+Pure module (numpy, cv2, pydicom, simplejpeg and :mod:`mmchest.io.rle`; no OpenMMLab imports).
+Everything is deterministic from a seed: the same arguments give the same pixels, UIDs, ids and
+bytes (UIDs are ``2.25.<UUID>`` built from a seeded UUID, patient ids seeded UUID4 strings).
 
 The images are cartoons, not anatomy: a dark background, a body outline, two darker lung fields
 with vessel-like texture, curved ribs, clavicles, a bright mediastinum and spine, a heart shifted
@@ -49,6 +50,8 @@ import simplejpeg
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage
+
+from mmchest.io.rle import rle_encode
 
 __all__ = [
     'SyntheticImage', 'SyntheticCase', 'MIN_SIZE', 'MAX_SIZE', 'chest_radiograph', 'synthetic_uid',
@@ -344,8 +347,8 @@ def _pneumothorax(anatomy: _Anatomy, rng: np.random.Generator, side: int,
     cuts = np.linspace(0, 1, num_parts + 1)
     parts = []
     for i in range(num_parts):  # angular sub-sectors, each overlapping the next by a margin
-        lo, hi = cuts[i] - (0.08 if i else 0.01), cuts[i + 1] + (0.08 if i < num_parts - 1
-                                                                 else 0.01)
+        lo = cuts[i] - (0.08 if i > 0 else 0.01)
+        hi = cuts[i + 1] + (0.08 if i < num_parts - 1 else 0.01)
         part = crescent & ((phase >= lo) & (phase <= hi)).astype(np.uint8)
         if part.any():
             parts.append(part)
@@ -399,7 +402,7 @@ def _pneumonia(anatomy: _Anatomy, rng: np.random.Generator, count: int,
 
 
 def chest_radiograph(size: int,
-                     seed: Union[int, Sequence[Union[int, str]]],
+                     seed: Union[int, str, Sequence[Union[int, str]]],
                      *,
                      lesion: str = 'none',
                      num_opacities: int = 1,
@@ -412,7 +415,8 @@ def chest_radiograph(size: int,
 
     Args:
         size (int): image side in pixels, 64..512.
-        seed (int | Sequence[int | str]): seed of everything in the image (parts are hashed).
+        seed (int | str | Sequence[int | str]): seed of everything in the image (string
+            parts are hashed with CRC-32).
         lesion (str): ``'none'``, ``'pneumothorax'`` or ``'pneumonia'``. Defaults to 'none'.
         num_opacities (int): pneumonia opacities to place (0-4; fewer if the lungs are full).
             Defaults to 1.
@@ -683,7 +687,6 @@ def siim_cases(num_train: int = 40,
 
 def _rle_rows(sample: SyntheticImage) -> List[str]:
     """SIIM relative RLE rows of one image: one per part, or '-1' when empty."""
-    from mmchest.io.rle import rle_encode  # the package's codec, not a copy of it
     return [rle_encode(part) for part in sample.parts] or ['-1']
 
 
