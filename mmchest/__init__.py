@@ -1,4 +1,24 @@
-"""mmchest: chest X-ray segmentation and detection for OpenMMLab 2.x."""
-from .version import __version__
+"""mmchest: chest X-ray segmentation and detection for OpenMMLab 2.x.
 
-__all__ = ['__version__']
+Importing the package registers everything it provides (configs only need
+``custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)``):
+
+- ``mmchest.transforms``: host-agnostic transforms in mmengine's root registry;
+- ``mmchest.engine``: samplers, and safe checkpoint loading (installed on import);
+- ``mmchest.seg``: MMSegmentation datasets, transforms, metrics and models;
+- ``mmchest.det``: MMDetection datasets and metrics.
+
+The framework-free cores (``mmchest.io``, ``mmchest.evaluation``,
+``mmchest.postprocessing``, ``mmchest.splits``, ``mmchest.synthetic``) hold the maths and
+file formats; the registered classes are thin wrappers around them.
+"""
+from .version import __version__
+from .engine import safe_checkpoint as _safe_checkpoint
+
+_safe_checkpoint.install()
+
+from . import engine, transforms  # noqa: E402,F401
+from . import seg  # noqa: E402,F401  (registers into mmseg)
+from . import det  # noqa: E402,F401  (registers into mmdet)
+
+__all__ = ['__version__', 'engine', 'transforms', 'seg', 'det']

@@ -66,7 +66,16 @@ else
 fi
 
 # 3. mmcv with compiled ops, from a cached wheel or built from the sdist ----------
-mmcv_ok() { "$PY" -c "import mmcv, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; }
+mmcv_ok() {  # pinned version with its compiled _ext, checked without importing (needs mmengine)
+  "$PY" - "$MMCV_VERSION" <<'PYEOF' 2>/dev/null
+import glob, os, sys
+from importlib.metadata import distribution
+dist = distribution('mmcv')
+assert dist.version == sys.argv[1]
+root = os.path.join(str(dist.locate_file('')), 'mmcv')
+assert glob.glob(os.path.join(root, '_ext*.so')) or glob.glob(os.path.join(root, '_ext*.pyd'))
+PYEOF
+}
 if mmcv_ok; then
   say "mmcv $MMCV_VERSION with compiled ops already installed"
 else
@@ -112,11 +121,8 @@ EOF
   else
     say "using cached $WHEEL"
   fi
-  "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL" || die "could not install $WHEEL"
-  # mmcv's own runtime dependencies (its wheel was installed with --no-deps).
-  "${PIP[@]}" install -q addict numpy packaging Pillow pyyaml yapf opencv-python \
-    || die "could not install mmcv's runtime dependencies"
-  mmcv_ok || die "mmcv installed but 'import mmcv._ext' fails"
+  "${PIP[@]}" install -q "$WHEEL" || die "could not install $WHEEL"
+  mmcv_ok || die "mmcv installed but its compiled ops (mmcv/_ext*.so) are missing"
 fi
 
 # 4. the rest of the stack ----------------------------------------------------------

@@ -1,0 +1,62 @@
+# SIIM-ACR Pneumothorax, read straight from the Kaggle download:
+#   datasets/siim/dicom-images-train/<study>/<series>/<ImageId>.dcm + train-rle.csv
+# (see datasets/siim/README.md). For the PNG layout of MMSegmentation's chest_image_pneum
+# project set layout='png' (images/{train,test}, masks/{train,test}).
+dataset_type = 'SIIMPneumothoraxDataset'
+data_root = 'datasets/siim'
+crop_size = (512, 512)
+
+train_pipeline = [
+    dict(type='LoadDicomImageFromFile'),  # also reads PNG/JPEG files
+    dict(type='LoadRLEMask'),  # RLE rows -> gt_seg_map at the original size
+    dict(type='RandomResize', scale=crop_size, ratio_range=(0.9, 1.2), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomRotate', prob=0.3, degree=10, pad_val=0, seg_pad_val=0),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion', hue_delta=0, saturation_range=(1.0, 1.0)),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='Resize', scale=crop_size, keep_ratio=True),
+    # masks are loaded after Resize: metrics compare at the original resolution
+    dict(type='LoadRLEMask'),
+    dict(type='PackSegInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    # "sliding sample rate": each draw is a pneumothorax image with probability 0.8
+    sampler=dict(type='PositiveRatioSampler', positive_ratio=0.8),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='train-rle.csv',
+        data_prefix=dict(img_path='dicom-images-train'),
+        split='train',
+        split_ratios=dict(train=0.9, val=0.1),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='train-rle.csv',
+        data_prefix=dict(img_path='dicom-images-train'),
+        split='val',
+        split_ratios=dict(train=0.9, val=0.1),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# siim/dice is the competition score (mean per-image Dice, empty-vs-empty = 1);
+# mmseg's dataset-wide IoU/Dice stay beside it.
+val_evaluator = [
+    dict(type='SIIMDiceMetric'),
+    dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice']),
+]
+test_evaluator = val_evaluator

@@ -1,0 +1,57 @@
+# CPU demo: a small U-Net (ResNet-18-style encoder, 16 base channels) trained from scratch on
+# the synthetic SIIM set (tools/make_synthetic_data.py) at 256x256. `make demo` runs it.
+_base_ = ['../unet_siim.py']
+
+data_root = 'datasets/synthetic/siim'
+crop_size = (256, 256)
+norm_cfg = dict(type='BN', requires_grad=True)
+
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(depth=18, stem_channels=16, base_channels=16, norm_cfg=norm_cfg,
+                  init_cfg=None),
+    decode_head=dict(in_channels=[16, 32, 64, 128], dec_channels=(64, 32, 16, 16, 16),
+                     channels=16, norm_cfg=norm_cfg),
+    # synthetic images are 256 px: min_area is in original pixels
+    test_cfg=dict(triplet=dict(top_score_threshold=0.6, min_area=30, bottom_threshold=0.4)))
+
+train_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='LoadRLEMask'),
+    dict(type='RandomResize', scale=crop_size, ratio_range=(0.9, 1.1), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='Resize', scale=crop_size, keep_ratio=True),
+    dict(type='LoadRLEMask'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='PositiveRatioSampler', positive_ratio=0.7, final_positive_ratio=0.5,
+                 slide_epochs=4),
+    dataset=dict(data_root=data_root, split_ratios=dict(train=0.8, val=0.2),
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=2,
+    dataset=dict(data_root=data_root, split_ratios=dict(train=0.8, val=0.2),
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+optimizer = dict(lr=2e-3)
+optim_wrapper = dict(optimizer=optimizer)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False, begin=50, end=600),
+]
+train_cfg = dict(max_iters=600, val_interval=600)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=600, save_best=None,
+                    max_keep_ckpts=1))
+env_cfg = dict(cudnn_benchmark=False)

@@ -1,0 +1,25 @@
+# RSNA Pneumonia Detection: Mask R-CNN R50-FPN, one class ('pneumonia', each box also a
+# filled mask), 512x512 input, 12 epochs (1x) on one GPU at 8 images per batch.
+#   mim train mmdet configs/mask_rcnn_rsna.py                 # data in datasets/rsna
+#   mim test  mmdet configs/mask_rcnn_rsna.py --checkpoint work_dirs/mask_rcnn_rsna/epoch_12.pth
+#   python tools/rsna_submission.py configs/mask_rcnn_rsna.py CKPT --out submission.csv
+# Synthetic smoke run (CPU, no download; see README):
+#   mim train mmdet configs/mask_rcnn_rsna.py --cfg-options model.backbone.init_cfg=None \
+#     train_dataloader.dataset.data_root=datasets/synthetic/rsna ... (val_/test_ too)
+_base_ = [
+    'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py',
+    './_base_/datasets/rsna.py',
+]
+custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)
+
+model = dict(
+    roi_head=dict(bbox_head=dict(num_classes=1), mask_head=dict(num_classes=1)))
+
+# 0.02 is mmdet's lr for 16 images per step; 8 here
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+auto_scale_lr = dict(enable=False, base_batch_size=8)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, save_best='rsna/mAP', rule='greater',
+                    max_keep_ckpts=3))
