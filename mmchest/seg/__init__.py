@@ -4,5 +4,6 @@ from .datasets import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
 from .transforms import LoadRLEMask
+from .transforms_multi_expert import LoadExpertMasks
 
-__all__ = datasets.__all__ + metrics.__all__ + models.__all__ + ['LoadRLEMask']
+__all__ = datasets.__all__ + metrics.__all__ + models.__all__ + ['LoadRLEMask', 'LoadExpertMasks']

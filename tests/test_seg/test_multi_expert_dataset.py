@@ -222,9 +222,14 @@ def test_bad_mask_file_fails_clearly(root):
     ds = _build(root, split='val', views='lat')
     with pytest.raises(ExpertMaskError, match=r'2_lat.npz.*no .mask. array'):
         _load(ds, _find(ds, 'pneumonia/2', 'lat'))
-    _save_mask(root / 'masks/expert1/2_pa', np.ones((3, 3), np.uint8), 'png')
+    _save_mask(root / 'masks/expert1/2_pa', np.ones((3, 3), np.uint8), 'npz')
     ds = _build(root, split='val', views='pa')
-    with pytest.raises(ValueError, match=r'2_pa.png: mask shape \(3, 3\) != image shape'):
+    with pytest.raises(ValueError, match=r'2_pa.npz: mask shape \(3, 3\) != image shape'):
+        _load(ds, _find(ds, 'pneumonia/2'))
+    _save_mask(root / 'masks/expert1/2_pa', P2, 'png')  # now both 2_pa.png and 2_pa.npz
+    with pytest.raises(ExpertMaskError, match='ambiguous expert mask.*2_pa.png and'):
+        _build(root, split='val', views='pa')
+    with pytest.raises(ValueError, match='mask shape'):
         _load(ds, _find(ds, 'pneumonia/2'))
 
 

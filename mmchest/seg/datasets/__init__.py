@@ -1,4 +1,5 @@
 """mmseg datasets."""
+from .multi_expert_pneumonia import MultiExpertPneumoniaDataset
 from .siim import SIIMPneumothoraxDataset
 
-__all__ = ['SIIMPneumothoraxDataset']
+__all__ = ['MultiExpertPneumoniaDataset', 'SIIMPneumothoraxDataset']
