@@ -15,8 +15,11 @@ crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 model = dict(data_preprocessor=data_preprocessor)
 
-optimizer = dict(_delete_=True, type='AdamW', lr=3e-4, weight_decay=1e-4)
-optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=3e-4, weight_decay=1e-4),
+    clip_grad=None)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=1000),
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False, begin=1000, end=40000),

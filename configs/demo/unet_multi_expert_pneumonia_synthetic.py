@@ -40,8 +40,8 @@ model = dict(
     backbone=dict(base_channels=8, norm_cfg=norm_cfg),
     decode_head=dict(in_channels=8, channels=8, norm_cfg=norm_cfg))
 
-optimizer = dict(_delete_=True, type='AdamW', lr=3e-3, weight_decay=1e-4)
-optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=optimizer)
+optim_wrapper = dict(_delete_=True, type='OptimWrapper',
+                     optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
 param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=300,
                         by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=300, val_interval=150)
