@@ -4,7 +4,8 @@ Importing the package registers everything it provides (configs only need
 ``custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)``):
 
 - ``mmchest.transforms``: host-agnostic transforms in mmengine's root registry;
-- ``mmchest.engine``: samplers, and safe checkpoint loading (installed on import);
+- ``mmchest.engine``: samplers; safe checkpoint loading and CPU (gloo) support for
+  ``--launcher pytorch``, both installed on import;
 - ``mmchest.seg``: MMSegmentation datasets, transforms, metrics and models;
 - ``mmchest.det``: MMDetection datasets and metrics.
 
@@ -13,9 +14,11 @@ The framework-free cores (``mmchest.io``, ``mmchest.evaluation``,
 file formats; the registered classes are thin wrappers around them.
 """
 from .version import __version__
+from .engine import cpu_distributed as _cpu_distributed
 from .engine import safe_checkpoint as _safe_checkpoint
 
 _safe_checkpoint.install()
+_cpu_distributed.install()
 
 from . import engine, transforms  # noqa: E402,F401
 from . import seg  # noqa: E402,F401  (registers into mmseg)

@@ -23,8 +23,11 @@ def run_cli(args, cwd=None, timeout=900, env=None):
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout)
     if proc.returncode != 0:
+        out = proc.stdout
+        first = out.find('Traceback')
+        head = out[first:first + 4000] + '\n[...]\n' if first >= 0 else ''
         pytest.fail(f'command failed ({proc.returncode}): {" ".join(map(str, args))}\n'
-                    f'{proc.stdout[-6000:]}')
+                    f'{head}{out[-6000:]}')
     return proc
 
 

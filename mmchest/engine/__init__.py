@@ -1,5 +1,5 @@
 """mmengine-level pieces: safe checkpoint loading and data samplers."""
-from . import safe_checkpoint
+from . import cpu_distributed, safe_checkpoint
 from .samplers import PositiveRatioSampler
 
-__all__ = ['safe_checkpoint', 'PositiveRatioSampler']
+__all__ = ['cpu_distributed', 'safe_checkpoint', 'PositiveRatioSampler']

@@ -19,7 +19,7 @@ def test_demo_config_under_torchrun_gloo(tmp_path, cli, repo_root):
     out = cli(['torchrun', '--nproc_per_node=2', '--master_port=29533', train_py,
                repo_root / 'configs/demo/unet_siim_synthetic.py', '--launcher', 'pytorch',
                '--work-dir', work, '--cfg-options',
-               'env_cfg.dist_cfg.backend=gloo',
+               'env_cfg.dist_cfg.backend=gloo', 'model_wrapper_cfg.device_ids=None',
                f'train_dataloader.dataset.data_root={root}',
                f'val_dataloader.dataset.data_root={root}',
                f'test_dataloader.dataset.data_root={root}',
