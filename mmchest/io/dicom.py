@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -32,12 +32,14 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import get_frame
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_dataset
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
-from pydicom.uid import (ExplicitVRBigEndian, ExplicitVRLittleEndian,
-                         ImplicitVRLittleEndian, JPEGBaseline8Bit)
+from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
+                         ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaseline8Bit)
 
 __all__ = [
-    'DicomReadError', 'read_dicom', 'read_dicom_meta', 'normalize', 'parse_age',
+    'DicomReadError', 'read_dicom', 'read_dicom_meta', 'decode_dicom', 'has_dicom_prefix',
+    'check_options', 'normalize', 'parse_age',
     'NORM_MODES', 'META_KEYS', 'MAX_AGE_YEARS'
 ]
 
@@ -47,7 +49,7 @@ NORM_MODES: tuple[str, ...] = ('none', 'minmax', 'percentile', 'window')
 #: Keys of the metadata dict returned by :func:`read_dicom` / :func:`read_dicom_meta`.
 META_KEYS: tuple[str, ...] = ('ViewPosition', 'PatientSex', 'PatientAge', 'PixelSpacing',
                               'Rows', 'Columns', 'Modality', 'PhotometricInterpretation',
-                              'BitsStored', 'TransferSyntaxUID')
+                              'BitsStored', 'SamplesPerPixel', 'TransferSyntaxUID')
 #: Ages above this many years are treated as data-entry errors and reported as ``None``.
 MAX_AGE_YEARS: int = 125
 
@@ -190,8 +192,23 @@ def _check_window(window: Any) -> tuple[float, float]:
     return center, width
 
 
-def _check_args(norm: str, window: Any, percentiles: Any, dtype: str, channels: int,
-                frame: str) -> None:
+def check_options(*,
+                  norm: str = 'none',
+                  window: Any = None,
+                  percentiles: Any = (0.5, 99.5),
+                  voi_lut: bool = False,
+                  dtype: str = 'uint8',
+                  channels: int = 1,
+                  frame: str = 'first') -> None:
+    """Validate :func:`read_dicom` options without touching a file.
+
+    Args:
+        norm, window, percentiles, voi_lut, dtype, channels, frame: As in
+            :func:`read_dicom`.
+
+    Raises:
+        ValueError: The first invalid option.
+    """
     if norm not in NORM_MODES:
         raise ValueError(f'norm must be one of {NORM_MODES}, got {norm!r}')
     if window is not None:
@@ -203,41 +220,102 @@ def _check_args(norm: str, window: Any, percentiles: Any, dtype: str, channels: 
         raise ValueError(f'channels must be 1 or 3, got {channels!r}')
     if frame not in ('first', 'error'):
         raise ValueError(f"frame must be 'first' or 'error', got {frame!r}")
+    if voi_lut and norm == 'window':
+        raise ValueError("voi_lut=True cannot be combined with norm='window'")
 
 
 # --------------------------------------------------------------------------- parsing
-def _parse(path: str | os.PathLike, header_only: bool) -> Dataset:
-    """Read the file once and parse it; fall back to a forced parse for meta-less files."""
+def _read_bytes(path: str | os.PathLike) -> bytes:
+    """The whole file, or DicomReadError naming it."""
     try:
         with open(path, 'rb') as f:
-            buf = f.read()
+            return f.read()
     except FileNotFoundError:
         raise DicomReadError(path, 'file not found') from None
     except IsADirectoryError:
         raise DicomReadError(path, 'is a directory, not a file') from None
-    except (OSError, TypeError) as exc:
+    except (OSError, TypeError, ValueError) as exc:
         raise DicomReadError(path, f'cannot read file ({type(exc).__name__}: '
                              f'{getattr(exc, "strerror", None) or exc})') from None
+
+
+class _Parsed(NamedTuple):
+    """A data set parsed up to (not including) its pixel data, plus where that starts."""
+
+    ds: Dataset
+    buf: bytes
+    # Byte offset of the pixel data element in ``buf``; None if the file has none;
+    # -1 if unknown (deflated transfer syntax: the parser read an inflated copy).
+    pixel_offset: int | None
+
+
+def _parse(buf: bytes, name: str | os.PathLike) -> _Parsed:
+    """Parse the header once, stopping before the pixel data.
+
+    Falls back to a forced parse for data sets without file meta. The pixel data is
+    read later, either directly (JPEG Baseline fast path) or by :func:`_complete`, which
+    continues from the same position, so no byte is parsed twice.
+    """
     if not buf:
-        raise DicomReadError(path, 'empty file')
+        raise DicomReadError(name, 'empty file')
+    fp = io.BytesIO(buf)
     try:
-        ds = pydicom.dcmread(io.BytesIO(buf), stop_before_pixels=header_only)
+        ds = pydicom.dcmread(fp, stop_before_pixels=True)
     except InvalidDicomError:
         # No 128-byte preamble + 'DICM': either a bare data set without file meta
         # (older writers, ACR-NEMA style) or not DICOM at all.
+        fp = io.BytesIO(buf)
         try:
-            ds = pydicom.dcmread(io.BytesIO(buf), stop_before_pixels=header_only, force=True)
+            ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
         except Exception as exc:  # noqa: BLE001 - any parser failure means "not DICOM"
-            raise DicomReadError(path, f'not a DICOM file (no DICM prefix; forced parse '
+            raise DicomReadError(name, f'not a DICOM file (no DICM prefix; forced parse '
                                  f'failed with {type(exc).__name__})') from None
         if not any(tag.group in _DICOM_GROUPS for tag in ds.keys()):
-            raise DicomReadError(path, 'not a DICOM file (no DICM prefix and no '
+            raise DicomReadError(name, 'not a DICOM file (no DICM prefix and no '
                                  'recognisable DICOM elements)')
     except Exception as exc:  # noqa: BLE001 - truncated/corrupt header
-        raise DicomReadError(path, f'cannot parse DICOM header ({type(exc).__name__}: '
+        raise DicomReadError(name, f'cannot parse DICOM header ({type(exc).__name__}: '
                              f'{_scrub(str(exc), None)})') from None
     _ensure_transfer_syntax(ds)
+    if ds.file_meta.get('TransferSyntaxUID') == DeflatedExplicitVRLittleEndian:
+        offset: int | None = -1
+    else:
+        offset = fp.tell() if fp.tell() + 8 <= len(buf) else None
+    return _Parsed(ds, buf, offset)
+
+
+def _complete(parsed: _Parsed) -> Dataset:
+    """Add the pixel data (and any trailing elements) to the header-only data set."""
+    ds, buf, offset = parsed
+    if offset is None or any(kw in ds for kw in _PIXEL_KEYWORDS):
+        return ds
+    if offset == -1:  # deflated: the only case that needs a second, full parse
+        full = pydicom.dcmread(io.BytesIO(buf), force=True)
+        _ensure_transfer_syntax(full)
+        return full
+    fp = io.BytesIO(buf)
+    fp.seek(offset)
+    implicit, little = ds.original_encoding
+    rest = read_dataset(fp, bool(implicit), bool(little))
+    for elem in rest.elements():
+        ds[elem.tag] = elem
     return ds
+
+
+def _jpeg_frame(parsed: _Parsed, n_frames: int) -> bytes | None:
+    """Frame 0 of encapsulated Pixel Data, read straight from the file bytes."""
+    ds, buf, offset = parsed
+    if offset is None or offset < 0 or buf[offset:offset + 4] != b'\xe0\x7f\x10\x00':
+        return None  # encapsulated syntaxes are little endian: (7FE0,0010) as above
+    if ds.original_encoding[0]:  # implicit VR: tag, 4-byte length
+        length, start = buf[offset + 4:offset + 8], offset + 8
+    else:  # explicit VR: tag, 'OB', 2 reserved bytes, 4-byte length
+        length, start = buf[offset + 8:offset + 12], offset + 12
+    if length != b'\xff\xff\xff\xff':
+        return None  # not encapsulated
+    fp = io.BytesIO(buf)
+    fp.seek(start)
+    return get_frame(fp, 0, number_of_frames=n_frames)
 
 
 def _ensure_transfer_syntax(ds: Dataset) -> None:
@@ -270,11 +348,38 @@ def _raw_text(ds: Dataset, keyword: str) -> str | None:
 
 
 def _int_tag(ds: Dataset, keyword: str) -> int | None:
+    """An integer element (VR US, or IS for NumberOfFrames); None if absent or invalid.
+
+    Unconverted elements are decoded from their raw bytes: going through pydicom's
+    value conversion costs more than the rest of the fast JPEG path's bookkeeping.
+    """
     try:
-        value = ds.get(keyword)
-        return None if value is None or value == '' else int(value)
+        elem = ds.get_item(tag_for_keyword(keyword))
+        if elem is None or elem.value is None:
+            return None
+        value = elem.value
+        if isinstance(value, (bytes, bytearray)):
+            if keyword == 'NumberOfFrames':  # IS: decimal string
+                text = bytes(value).decode('ascii').strip(' \x00')
+                return int(text) if text else None
+            if len(value) != 2:  # US: one unsigned 16-bit value
+                return None
+            little = ds.original_encoding[1] is not False
+            return int.from_bytes(value, 'little' if little else 'big')
+        if isinstance(value, str):
+            return int(value) if value.strip() else None
+        return int(value)
     except Exception:  # noqa: BLE001
         return None
+
+
+_INT_KEYWORDS = ('Rows', 'Columns', 'SamplesPerPixel', 'BitsAllocated', 'BitsStored',
+                 'PixelRepresentation', 'NumberOfFrames')
+
+
+def _int_tags(ds: Dataset) -> dict[str, int | None]:
+    """The integer Image Pixel tags, each read once."""
+    return {keyword: _int_tag(ds, keyword) for keyword in _INT_KEYWORDS}
 
 
 def _float_tag(ds: Dataset, keyword: str, default: float) -> float:
@@ -315,28 +420,29 @@ def _scrub(message: str, ds: Dataset | None) -> str:
     return message
 
 
-def _meta(ds: Dataset) -> dict[str, Any]:
+def _meta(ds: Dataset, ints: dict[str, int | None]) -> dict[str, Any]:
     tsyntax = ds.file_meta.get('TransferSyntaxUID') if ds.file_meta is not None else None
     return {
         'ViewPosition': _raw_text(ds, 'ViewPosition'),
         'PatientSex': _raw_text(ds, 'PatientSex'),
         'PatientAge': parse_age(_raw_text(ds, 'PatientAge')),
         'PixelSpacing': _spacing(ds),
-        'Rows': _int_tag(ds, 'Rows'),
-        'Columns': _int_tag(ds, 'Columns'),
+        'Rows': ints['Rows'],
+        'Columns': ints['Columns'],
         'Modality': _raw_text(ds, 'Modality'),
         'PhotometricInterpretation': _raw_text(ds, 'PhotometricInterpretation'),
-        'BitsStored': _int_tag(ds, 'BitsStored'),
+        'BitsStored': ints['BitsStored'],
+        'SamplesPerPixel': ints['SamplesPerPixel'],
         'TransferSyntaxUID': str(tsyntax) if tsyntax else None,
     }
 
 
 # --------------------------------------------------------------------------- decoding
-def _decode_jpeg_baseline(ds: Dataset, n_frames: int, samples: int,
-                          photometric: str) -> np.ndarray | None:
+def _decode_jpeg_baseline(parsed: _Parsed, ints: dict[str, int | None], n_frames: int,
+                          samples: int, photometric: str) -> np.ndarray | None:
     """libjpeg-turbo fast path for 8-bit JPEG Baseline; None means "use pydicom"."""
-    if (ds.get('BitsAllocated') != 8 or ds.get('BitsStored', 8) != 8
-            or ds.get('PixelRepresentation', 0) != 0):
+    if (ints['BitsAllocated'] != 8 or ints['BitsStored'] not in (8, None)
+            or ints['PixelRepresentation'] not in (0, None)):
         return None
     if samples == 1:
         colorspace = 'GRAY'
@@ -348,40 +454,33 @@ def _decode_jpeg_baseline(ds: Dataset, n_frames: int, samples: int,
     else:
         return None
     try:
-        data = get_frame(ds.PixelData, 0, number_of_frames=n_frames)
+        data = _jpeg_frame(parsed, n_frames)
+        if data is None:
+            return None
         img = simplejpeg.decode_jpeg(data, colorspace=colorspace)
     except Exception:  # noqa: BLE001 - fall back to pydicom's plugins
         return None
-    if img.shape != (ds.Rows, ds.Columns, samples):
+    if img.shape != (ints['Rows'], ints['Columns'], samples):
         return None
     return img[..., 0] if samples == 1 else img
 
 
-def _decode(ds: Dataset, n_frames: int, samples: int, photometric: str) -> np.ndarray:
-    tsyntax = ds.file_meta.get('TransferSyntaxUID')
-    if tsyntax == JPEGBaseline8Bit and 'PixelData' in ds:
-        img = _decode_jpeg_baseline(ds, n_frames, samples, photometric)
-        if img is not None:
-            return img
-    # pydicom 3 picks the plugin; index=0 decodes only the first frame.
-    return pixel_array(ds, index=0 if n_frames > 1 else None)
-
-
-def _value_range(ds: Dataset, arr: np.ndarray) -> tuple[float, float]:
+def _value_range(ints: dict[str, int | None], arr: np.ndarray) -> tuple[float, float]:
     """Representable stored-value range (BitsStored, PixelRepresentation)."""
     if arr.dtype.kind == 'f':
         return float(arr.min()), float(arr.max())
-    bits = _int_tag(ds, 'BitsStored') or arr.dtype.itemsize * 8
+    bits = ints['BitsStored'] or arr.dtype.itemsize * 8
     bits = min(bits, arr.dtype.itemsize * 8)
-    if arr.dtype.kind == 'i' or _int_tag(ds, 'PixelRepresentation') == 1:
+    if arr.dtype.kind == 'i' or ints['PixelRepresentation'] == 1:
         return float(-(2**(bits - 1))), float(2**(bits - 1) - 1)
     return 0.0, float(2**bits - 1)
 
 
-def _modality(ds: Dataset, arr: np.ndarray) -> tuple[np.ndarray, float, float]:
+def _modality(ds: Dataset, ints: dict[str, int | None],
+              arr: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Apply the modality LUT; return values and their representable range."""
-    lo, hi = _value_range(ds, arr)
-    if ds.get('ModalityLUTSequence'):
+    lo, hi = _value_range(ints, arr)
+    if 'ModalityLUTSequence' in ds and ds.ModalityLUTSequence:
         ends = apply_modality_lut(np.array([lo, hi]).astype(arr.dtype), ds)
         lut = apply_modality_lut(arr, ds)
         return lut, float(ends.min()), float(ends.max())
@@ -395,7 +494,7 @@ def _modality(ds: Dataset, arr: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 def _voi(ds: Dataset, arr: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, float, float]:
     """Apply the file's VOI LUT Sequence or window (pydicom semantics)."""
-    voi_seq = ds.get('VOILUTSequence')
+    voi_seq = ds.get('VOILUTSequence') if 'VOILUTSequence' in ds else None
     if voi_seq:
         out = apply_voi_lut(arr, ds, index=0, prefer_lut=True)
         bits = int(voi_seq[0].LUTDescriptor[2])
@@ -440,16 +539,17 @@ def read_dicom_meta(path: str | os.PathLike) -> dict[str, Any]:
         dict: Keys :data:`META_KEYS`; absent or invalid values are None.
         ``ViewPosition``, ``PatientSex``, ``Modality``, ``PhotometricInterpretation`` (str);
         ``PatientAge`` (int years, see :func:`parse_age`); ``PixelSpacing`` ((row, col) mm
-        floats); ``Rows``, ``Columns``, ``BitsStored`` (int); ``TransferSyntaxUID`` (str; for
-        files without file meta, the encoding the parser detected). PatientName and
+        floats); ``Rows``, ``Columns``, ``BitsStored``, ``SamplesPerPixel`` (int);
+        ``TransferSyntaxUID`` (str; for files without file meta, the encoding the parser
+        detected). PatientName and
         PatientID are never included.
 
     Raises:
         DicomReadError: Missing, unreadable, non-DICOM or corrupt file.
     """
-    ds = _parse(path, header_only=True)
+    ds = _parse(_read_bytes(path), path).ds
     try:
-        return _meta(ds)
+        return _meta(ds, _int_tags(ds))
     except Exception as exc:  # noqa: BLE001
         raise DicomReadError(path, f'cannot read metadata ({type(exc).__name__}: '
                              f'{_scrub(str(exc), ds)})') from None
@@ -517,51 +617,113 @@ def read_dicom(path: str | os.PathLike,
             multi-frame file with ``frame='error'``, no window for ``norm='window'``, or
             values that do not fit uint8 with ``norm='none'``.
     """
-    _check_args(norm, window, percentiles, dtype, channels, frame)
-    if voi_lut and norm == 'window':
-        raise ValueError("voi_lut=True cannot be combined with norm='window'")
-    ds = _parse(path, header_only=False)
+    check_options(norm=norm, window=window, percentiles=percentiles, voi_lut=voi_lut,
+                  dtype=dtype, channels=channels, frame=frame)
+    return decode_dicom(_read_bytes(path), name=path, norm=norm, window=window,
+                        percentiles=percentiles, voi_lut=voi_lut, dtype=dtype,
+                        channels=channels, frame=frame)
+
+
+def decode_dicom(data: bytes,
+                 *,
+                 name: str | os.PathLike = '<bytes>',
+                 norm: NormMode = 'none',
+                 window: tuple[float, float] | None = None,
+                 percentiles: tuple[float, float] = (0.5, 99.5),
+                 voi_lut: bool = False,
+                 dtype: Literal['uint8', 'float32'] = 'uint8',
+                 channels: Literal[1, 3] = 1,
+                 frame: Literal['first', 'error'] = 'first') -> tuple[np.ndarray, dict]:
+    """:func:`read_dicom` for the bytes of a DICOM file already in memory.
+
+    Used by ``LoadDicomImageFromFile``, which fetches bytes through mmengine's file
+    backends (local disk, HTTP, object stores).
+
+    Args:
+        data (bytes): The complete file content.
+        name (str | os.PathLike): Name used in error messages (usually the path).
+            Defaults to '<bytes>'.
+        norm, window, percentiles, voi_lut, dtype, channels, frame: As in
+            :func:`read_dicom`, with the same defaults.
+
+    Returns:
+        tuple[np.ndarray, dict]: The image and its metadata, as :func:`read_dicom`.
+
+    Raises:
+        ValueError: Invalid argument.
+        DicomReadError: As :func:`read_dicom`.
+    """
+    check_options(norm=norm, window=window, percentiles=percentiles, voi_lut=voi_lut,
+                  dtype=dtype, channels=channels, frame=frame)
+    parsed = _parse(data, name)
+    ds = parsed.ds
     try:
-        return _read_pixels(path, ds, norm, window, percentiles, voi_lut, dtype, channels,
-                            frame)
+        return _read_pixels(name, parsed, norm, window, percentiles, voi_lut, dtype,
+                            channels, frame)
     except DicomReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - every decoder failure becomes DicomReadError
         tsyntax = ds.file_meta.get('TransferSyntaxUID', 'unknown')
         raise DicomReadError(
-            path, f'cannot decode pixel data (transfer syntax {tsyntax}: '
+            name, f'cannot decode pixel data (transfer syntax {tsyntax}: '
             f'{type(exc).__name__}: {_scrub(str(exc), ds)})') from None
 
 
-def _read_pixels(path: str | os.PathLike, ds: Dataset, norm: str,
+def has_dicom_prefix(data: bytes) -> bool:
+    """Whether ``data`` starts like a DICOM Part 10 file (128-byte preamble + 'DICM').
+
+    Files without file meta (no prefix) are DICOM too; callers that also accept other
+    image formats should combine this with a file-suffix check.
+
+    Args:
+        data (bytes): The start of a file (at least 132 bytes to be conclusive).
+
+    Returns:
+        bool: True if bytes 128..131 are ``b'DICM'``.
+    """
+    return bytes(data[128:132]) == b'DICM'
+
+
+def _read_pixels(path: str | os.PathLike, parsed: _Parsed, norm: str,
                  window: tuple[float, float] | None, percentiles: tuple[float, float],
                  voi_lut: bool, dtype: str, channels: int,
                  frame: str) -> tuple[np.ndarray, dict]:
-    if not any(kw in ds for kw in _PIXEL_KEYWORDS):
+    ds = parsed.ds
+    if parsed.pixel_offset is None and not any(kw in ds for kw in _PIXEL_KEYWORDS):
         raise DicomReadError(path, 'no pixel data (not an image, e.g. SR, RT plan or '
                              'truncated before Pixel Data)')
-    meta = _meta(ds)
+    ints = _int_tags(ds)
+    meta = _meta(ds, ints)
     photometric = meta['PhotometricInterpretation'] or ''
-    samples = _int_tag(ds, 'SamplesPerPixel') or 1
+    samples = ints['SamplesPerPixel'] or 1
     if samples not in (1, 3):
         raise DicomReadError(path, f'unsupported SamplesPerPixel {samples}')
     if photometric == 'PALETTE COLOR' or (samples == 1 and photometric not in (
             'MONOCHROME1', 'MONOCHROME2', '')):
         raise DicomReadError(path, f'unsupported PhotometricInterpretation {photometric!r}')
-    n_frames = _int_tag(ds, 'NumberOfFrames') or 1
+    n_frames = ints['NumberOfFrames'] or 1
     if n_frames > 1 and frame == 'error':
         raise DicomReadError(path, f"multi-frame file ({n_frames} frames) with "
                              "frame='error'")
 
-    arr = _decode(ds, n_frames, samples, photometric)
+    arr = None
+    if ds.file_meta.get('TransferSyntaxUID') == JPEGBaseline8Bit:
+        arr = _decode_jpeg_baseline(parsed, ints, n_frames, samples, photometric)
+    if arr is None:
+        ds = _complete(parsed)
+        if not any(kw in ds for kw in _PIXEL_KEYWORDS):
+            raise DicomReadError(path, 'no pixel data (not an image, e.g. SR, RT plan or '
+                                 'truncated before Pixel Data)')
+        # pydicom 3 picks the plugin; index=0 decodes only the first frame.
+        arr = pixel_array(ds, index=0 if n_frames > 1 else None)
     if arr.ndim != (2 if samples == 1 else 3):
         raise DicomReadError(path, f'decoded array has unexpected shape {arr.shape}')
     color = arr.ndim == 3
 
     if color:
-        lo, hi = _value_range(ds, arr)
+        lo, hi = _value_range(ints, arr)
     else:
-        arr, lo, hi = _modality(ds, arr)
+        arr, lo, hi = _modality(ds, ints, arr)
         if voi_lut:
             arr, lo, hi = _voi(ds, arr, lo, hi)
 
@@ -583,7 +745,7 @@ def _read_pixels(path: str | os.PathLike, ds: Dataset, norm: str,
             img = np.uint8(lo + hi) - img if (lo, hi) == (0.0, 255.0) else (
                 (lo + hi) - img.astype(np.float64)).astype(np.uint8)
     else:
-        img = img.astype(np.float32)
+        img = img.astype(np.float32, copy=False)
         if invert:
             img = np.float32(lo + hi) - img
 

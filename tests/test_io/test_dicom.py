@@ -12,13 +12,14 @@ import simplejpeg
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.pixels import pixel_array
-from pydicom.uid import (ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian,
-                         JPEG2000Lossless, JPEGBaseline8Bit, JPEGLSLossless, RLELossless,
+from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
+                         ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG2000Lossless,
+                         JPEGBaseline8Bit, JPEGLSLossless, RLELossless,
                          SecondaryCaptureImageStorage, generate_uid)
 
 from mmchest.io import dicom as dicom_mod
-from mmchest.io.dicom import (META_KEYS, DicomReadError, normalize, parse_age, read_dicom,
-                              read_dicom_meta)
+from mmchest.io.dicom import (META_KEYS, DicomReadError, decode_dicom, has_dicom_prefix,
+                              normalize, parse_age, read_dicom, read_dicom_meta)
 
 NAME = 'Doe^Jonathan'
 PID = 'PID-98765'
@@ -93,7 +94,7 @@ def test_uncompressed_8bit_default_is_bit_identical(tmp_path, tsyntax):
     arr = chest_like()
     path = save(make_ds(arr, tsyntax), tmp_path / 'a.dcm')
     img, meta = read_dicom(path)
-    assert img.dtype == np.uint8 and img.shape == arr.shape
+    assert img.dtype == np.uint8 and img.shape == arr.shape and img.flags.writeable
     np.testing.assert_array_equal(img, arr)
     assert meta['TransferSyntaxUID'] == tsyntax
     assert (meta['Rows'], meta['Columns'], meta['BitsStored']) == (48, 64, 8)
@@ -141,6 +142,23 @@ def test_16bit_values_below_256_follow_header_not_values(tmp_path):
     path = save(make_ds(arr, bits_stored=12), tmp_path / 'dark.dcm')
     with pytest.raises(DicomReadError, match='does not fit uint8'):
         read_dicom(path)
+
+
+def test_decode_dicom_bytes_and_prefix(tmp_path):
+    arr = chest_like((6, 5))
+    path = save(make_ds(arr), tmp_path / 'b.dcm')
+    raw = path.read_bytes()
+    img, meta = decode_dicom(raw, name='mem://b.dcm', channels=3)
+    assert img.shape == (6, 5, 3)
+    np.testing.assert_array_equal(img[..., 1], arr)
+    assert meta == read_dicom(path)[1]
+    assert has_dicom_prefix(raw)
+    assert not has_dicom_prefix(raw[128:]) and not has_dicom_prefix(b'') and \
+        not has_dicom_prefix(b'\x89PNG' + bytes(200))
+    with pytest.raises(DicomReadError, match=r'^mem://b\.dcm: '):
+        decode_dicom(raw[:300], name='mem://b.dcm')
+    with pytest.raises(DicomReadError, match=r'^<bytes>: empty file'):
+        decode_dicom(b'')
 
 
 # ----------------------------------------------------------------- photometric / LUTs
@@ -302,6 +320,7 @@ def test_jpeg_baseline_fast_path(tmp_path):
     arr = chest_like((48, 64))
     path, jpg = jpeg_file(tmp_path / 'jpg.dcm', arr)
     img, meta = read_dicom(path)
+    assert img.flags.writeable and img.flags.c_contiguous
     reference = simplejpeg.decode_jpeg(jpg, colorspace='GRAY')[..., 0]
     np.testing.assert_array_equal(img, reference)
     assert np.abs(img.astype(int) - arr).mean() < 3  # lossy but close to the source
@@ -476,7 +495,7 @@ def test_meta_has_no_identifiers(tmp_path):
     assert meta == {
         'ViewPosition': 'PA', 'PatientSex': 'F', 'PatientAge': 58,
         'PixelSpacing': (0.143, 0.139), 'Rows': 4, 'Columns': 6, 'Modality': 'CR',
-        'PhotometricInterpretation': 'MONOCHROME2', 'BitsStored': 8,
+        'PhotometricInterpretation': 'MONOCHROME2', 'BitsStored': 8, 'SamplesPerPixel': 1,
         'TransferSyntaxUID': ExplicitVRLittleEndian
     }
     assert read_dicom_meta(path) == meta
@@ -579,6 +598,41 @@ def test_pydicom_test_files_load_or_raise_dicomreaderror(path):
         read_dicom_meta(path)
     except DicomReadError:
         pass
+
+
+@pytest.mark.filterwarnings('ignore::UserWarning')
+@pytest.mark.parametrize('name', [
+    'CT_small.dcm', 'MR_small_bigendian.dcm', 'MR_small_implicit.dcm', 'MR_small_RLE.dcm',
+    'MR_small_jpeg_ls_lossless.dcm', 'MR_small_jp2klossless.dcm', 'image_dfl.dcm',
+    'rtdose.dcm', 'SC_rgb_rle_2frame.dcm', 'SC_rgb_small_odd_big_endian.dcm',
+    'SC_ybr_full_422_uncompressed.dcm', 'SC_rgb_jpeg_dcmtk.dcm', 'examples_ybr_color.dcm',
+    'JPGExtended.dcm', 'liver_1frame.dcm'
+])
+def test_pydicom_test_files_match_pydicom(name):
+    """Values equal pydicom's own decode (+ modality LUT): covers the continued parse."""
+    path = _PYDICOM_FILES / name
+    if not path.is_file():
+        pytest.skip(f'{name} not bundled with this pydicom')
+    ds = pydicom.dcmread(path, force=True)
+    jpeg_baseline = ds.file_meta.get('TransferSyntaxUID') == JPEGBaseline8Bit
+    ref = pixel_array(ds, decoding_plugin='pillow' if jpeg_baseline else '')
+    if int(ds.get('NumberOfFrames') or 1) > 1:
+        ref = ref[0]
+    if ref.ndim == 2:
+        ref = pydicom.pixels.apply_modality_lut(ref, ds)
+    img, meta = read_dicom(path, dtype='float32', channels=3 if ref.ndim == 3 else 1)
+    assert img.shape == ref.shape
+    np.testing.assert_array_equal(img, ref.astype(np.float32))
+    assert meta['Rows'] == ds.Rows and meta['Columns'] == ds.Columns
+
+
+def test_deflated_transfer_syntax(tmp_path):
+    arr = chest_like((6, 7))
+    path = save(make_ds(arr, DeflatedExplicitVRLittleEndian), tmp_path / 'dfl.dcm')
+    assert arr.tobytes() not in path.read_bytes()  # really deflated
+    img, meta = read_dicom(path)
+    np.testing.assert_array_equal(img, arr)
+    assert meta['TransferSyntaxUID'] == DeflatedExplicitVRLittleEndian
 
 
 def test_pydicom_test_files_are_present():
