@@ -38,7 +38,7 @@ norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(base_channels=8, norm_cfg=norm_cfg),
-    decode_head=dict(in_channels=8, channels=8, norm_cfg=norm_cfg))
+    decode_head=dict(in_channels=8, channels=8, dropout_ratio=0.0, norm_cfg=norm_cfg))
 
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))

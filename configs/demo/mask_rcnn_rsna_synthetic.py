@@ -1,0 +1,73 @@
+# CPU demo: a small Mask R-CNN (ResNet-18 trained from scratch, 64-channel FPN) on the
+# synthetic RSNA set at 256x256.
+#   python tools/make_synthetic_data.py --out datasets/synthetic --layouts rsna --num 400
+#   mim train mmdet configs/demo/mask_rcnn_rsna_synthetic.py
+#   mim test  mmdet configs/demo/mask_rcnn_rsna_synthetic.py \
+#       --checkpoint work_dirs/mask_rcnn_rsna_synthetic/epoch_8.pth
+# rsna/mAP is reported on the held-out `split='test'` patients (10 %).
+_base_ = ['../mask_rcnn_rsna.py']
+
+data_root = 'datasets/synthetic/rsna'
+img_scale = (256, 256)
+norm_cfg = dict(type='BN', requires_grad=True)
+meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
+             'flip_direction', 'view_position', 'class_label', 'target')
+max_epochs = 8
+
+model = dict(
+    backbone=dict(depth=18, frozen_stages=-1, norm_cfg=norm_cfg, norm_eval=False,
+                  init_cfg=None),
+    neck=dict(in_channels=[64, 128, 256, 512], out_channels=64),
+    rpn_head=dict(in_channels=64, feat_channels=64),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=64),
+        bbox_head=dict(in_channels=64, fc_out_channels=256),
+        mask_roi_extractor=dict(out_channels=64),
+        mask_head=dict(num_convs=2, in_channels=64, conv_out_channels=64)),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=1000, max_per_img=300),
+        rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(
+        rpn=dict(nms_pre=500, max_per_img=100),
+        rcnn=dict(score_thr=0.05, max_per_img=20)))
+
+train_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys=meta_keys + ('instances', )),
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
+    clip_grad=dict(max_norm=10, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min=1e-5),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs, save_best=None,
+                    max_keep_ckpts=1))
