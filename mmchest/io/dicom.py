@@ -302,7 +302,7 @@ def _complete(parsed: _Parsed) -> Dataset:
     return ds
 
 
-def _jpeg_frame(parsed: _Parsed, n_frames: int) -> bytes | None:
+def _jpeg_frame(parsed: _Parsed, n_frames: int) -> bytes | memoryview | None:
     """Frame 0 of encapsulated Pixel Data, read straight from the file bytes."""
     ds, buf, offset = parsed
     if offset is None or offset < 0 or buf[offset:offset + 4] != b'\xe0\x7f\x10\x00':
@@ -313,6 +313,15 @@ def _jpeg_frame(parsed: _Parsed, n_frames: int) -> bytes | None:
         length, start = buf[offset + 8:offset + 12], offset + 12
     if length != b'\xff\xff\xff\xff':
         return None  # not encapsulated
+    # Common case (single frame in a single fragment, as Kaggle files): the frame is one
+    # contiguous slice of ``buf``; a memoryview avoids copying it.
+    item, delimiter = b'\xfe\xff\x00\xe0', b'\xfe\xff\xdd\xe0'
+    if n_frames == 1 and buf[start:start + 4] == item:
+        frag = start + 8 + int.from_bytes(buf[start + 4:start + 8], 'little')  # skip BOT
+        if buf[frag:frag + 4] == item:
+            end = frag + 8 + int.from_bytes(buf[frag + 4:frag + 8], 'little')
+            if buf[end:end + 4] == delimiter:
+                return memoryview(buf)[frag + 8:end]
     fp = io.BytesIO(buf)
     fp.seek(start)
     return get_frame(fp, 0, number_of_frames=n_frames)

@@ -363,6 +363,18 @@ def test_jpeg_baseline_falls_back_to_pydicom(tmp_path, monkeypatch):
     np.testing.assert_array_equal(img, pydicom.dcmread(path).pixel_array)
 
 
+@pytest.mark.parametrize('fragments', [2, 3])
+def test_jpeg_baseline_fragmented_frame(tmp_path, fragments):
+    arr = chest_like((32, 32))
+    jpg = simplejpeg.encode_jpeg(arr[..., None], quality=95, colorspace='GRAY')
+    ds = make_ds(arr, JPEGBaseline8Bit)
+    ds.PixelData = encapsulate([jpg], fragments_per_frame=fragments)
+    ds['PixelData'].VR = 'OB'
+    path = save(ds, tmp_path / 'frag.dcm')
+    img, _ = read_dicom(path)
+    np.testing.assert_array_equal(img, simplejpeg.decode_jpeg(jpg, colorspace='GRAY')[..., 0])
+
+
 def test_jpeg_baseline_multiframe_first(tmp_path):
     a, b = chest_like((16, 16), 1), chest_like((16, 16), 2)
     jpgs = [simplejpeg.encode_jpeg(x[..., None], quality=95, colorspace='GRAY') for x in (a, b)]
