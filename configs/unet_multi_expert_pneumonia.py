@@ -17,9 +17,13 @@ crop_size = (512, 512)
 # batches are padded to crop_size when training and to a multiple of 16 (the U-Net's
 # downsampling) when testing, so whole-image inference works on any aspect ratio
 data_preprocessor = dict(size=crop_size, test_cfg=dict(size_divisor=16))
+# binary sigmoid head: BCE + soft Dice (lesions are small; plain CE tends to predict empty)
 model = dict(
     data_preprocessor=data_preprocessor,
-    decode_head=dict(num_classes=2),
+    decode_head=dict(
+        num_classes=2, out_channels=1, threshold=0.5,
+        loss_decode=[dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+                     dict(type='BinaryDiceLoss', loss_weight=1.0)]),
     auxiliary_head=None,
     test_cfg=dict(mode='whole'))
 

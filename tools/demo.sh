@@ -21,9 +21,14 @@ echo "[demo] mim train mmseg $CONFIG"
 mim train mmseg "$CONFIG" --work-dir "$WORK_DIR"
 
 CKPT=$(cat "$WORK_DIR/last_checkpoint")
-echo "[demo] mim test mmseg $CONFIG --checkpoint $CKPT"
+echo "[demo] tools/search_thresholds.py: triplet thresholds tuned on the validation split"
+python tools/search_thresholds.py "$CONFIG" "$CKPT" --split val --out-dir "$WORK_DIR/thresholds" \
+  --top 0.1:0.9:0.1 --min-areas 0 10 30 100 --bottom 0.1:0.7:0.1
+TRIPLET=$(python -c "import json,sys; b=json.load(open(sys.argv[1]))['best']; print(' '.join(f'model.test_cfg.triplet.{k}={b[k]}' for k in ('top_score_threshold','min_area','bottom_threshold')))" "$WORK_DIR/thresholds/thresholds.json")
+
+echo "[demo] mim test mmseg $CONFIG --checkpoint $CKPT (held-out test split)"
 mim test mmseg "$CONFIG" --checkpoint "$CKPT" --work-dir "$WORK_DIR" \
-  --show-dir overlays --cfg-options default_hooks.visualization.interval=1
+  --show-dir overlays --cfg-options default_hooks.visualization.interval=1 $TRIPLET
 
 python - "$WORK_DIR" <<'PY'
 import glob, json, os, sys
@@ -33,10 +38,11 @@ metrics = json.load(open(runs[-1])) if runs else {}
 overlays = sorted(glob.glob(os.path.join(work_dir, '*', 'overlays', '*.png')))
 print()
 print('=' * 72)
-print(f"held-out synthetic SIIM: siim/dice = {metrics.get('siim/dice', float('nan')):.4f}  "
+print(f"held-out synthetic SIIM (test split): siim/dice = {metrics.get('siim/dice', float('nan')):.4f}  "
       f"(recall {metrics.get('siim/recall', float('nan')):.3f}, "
       f"precision {metrics.get('siim/precision', float('nan')):.3f}, "
       f"auc {metrics.get('siim/auc', float('nan')):.3f})")
+print(f'triplet thresholds (searched on val): {os.path.join(work_dir, "thresholds")}')
 print(f'{len(overlays)} overlays (radiograph | ground truth | prediction) in '
       f'{os.path.dirname(overlays[0]) if overlays else work_dir}')
 print('=' * 72)

@@ -46,7 +46,8 @@ def plot_surface(scores: np.ndarray, tops, areas, bottoms, best, path: str) -> N
     import matplotlib.pyplot as plt
     cols = min(3, len(areas))
     rows = int(np.ceil(len(areas) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False,
+                             constrained_layout=True)
     vmin, vmax = float(scores.min()), float(scores.max())
     for k, area in enumerate(areas):
         ax = axes[k // cols][k % cols]

@@ -1,9 +1,11 @@
 """Everything that registers into MMSegmentation. Never imports mmdet."""
-from . import datasets, metrics, models, transforms
+from . import datasets, hooks, metrics, models, transforms
 from .datasets import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
+from .hooks import DicomSegVisualizationHook
 from .transforms import LoadRLEMask
 from .transforms_multi_expert import LoadExpertMasks
 
-__all__ = datasets.__all__ + metrics.__all__ + models.__all__ + ['LoadRLEMask', 'LoadExpertMasks']
+__all__ = datasets.__all__ + metrics.__all__ + models.__all__ + [
+    'DicomSegVisualizationHook', 'LoadRLEMask', 'LoadExpertMasks']
