@@ -7,7 +7,7 @@
 _base_ = ['../unet_multi_expert_pneumonia.py']
 
 data_root = 'datasets/synthetic/multi_expert_pneumonia'
-crop_size = (64, 64)
+crop_size = (128, 128)
 views = 'both'
 
 train_pipeline = [
@@ -28,6 +28,8 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=4, num_workers=1, persistent_workers=False,
+    # lesions cover ~1% of a pneumonia image: draw pneumonia images 80% of the time
+    sampler=dict(_delete_=True, type='PositiveRatioSampler', positive_ratio=0.8, seed=0),
     dataset=dict(data_root=data_root, views=views, pipeline=train_pipeline))
 val_dataloader = dict(
     num_workers=0, persistent_workers=False,

@@ -281,3 +281,9 @@ def test_resplit_tool_groups_patients_and_dataset_reads_it(root, capsys):
                 study = ds.get_data_info(i)['study']
                 assert seen.setdefault(study, s) == s
     assert seen['pneumonia/1'] == seen['pneumonia/2']
+
+
+def test_positive_flags_follow_class_not_id(root):
+    ds = _build(root, split='val', views='both')
+    # pneumonia/2 (pa, lat) then norma/2 (pa, lat): same id, different class
+    assert ds.get_positive_flags().tolist() == [True, True, False, False]

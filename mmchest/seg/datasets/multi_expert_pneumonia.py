@@ -5,6 +5,8 @@ import os.path as osp
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
@@ -243,6 +245,15 @@ class MultiExpertPneumoniaDataset(BaseSegDataset):
             return [dict(base, expert_mask_paths=dict(paths), seg_fields=[],
                          mask_experts=[e], fusion='single') for e in self.experts]
         return [dict(base, mask_experts=list(self.experts), fusion=self.fusion)]
+
+    def get_positive_flags(self) -> np.ndarray:
+        """Whether each sample is a pneumonia image (for ``PositiveRatioSampler``).
+
+        Returns:
+            np.ndarray: bool array, one flag per sample.
+        """
+        return np.array([self.get_data_info(i)['image_class'] == 'pneumonia'
+                         for i in range(len(self))], dtype=bool)
 
     def _report(self) -> None:
         if self.num_skipped:
