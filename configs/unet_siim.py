@@ -27,4 +27,7 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000,
-                    save_best='siim/dice', rule='greater', max_keep_ckpts=3))
+                    save_best='siim/dice', rule='greater', max_keep_ckpts=3),
+    # mmseg's SegVisualizationHook cannot decode DICOM; this one reads it like the pipelines
+    # (`mim test ... --show-dir overlays` draws radiograph | ground truth | prediction)
+    visualization=dict(type='DicomSegVisualizationHook', draw=False))

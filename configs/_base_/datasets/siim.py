@@ -61,6 +61,3 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 
-# mmseg's SegVisualizationHook cannot decode DICOM; this one reads it like the pipelines do
-# (`mim test ... --show-dir overlays` draws radiograph | ground truth | prediction).
-default_hooks = dict(visualization=dict(type='DicomSegVisualizationHook', draw=False))
