@@ -1,0 +1,173 @@
+"""tools/dicom_to_png.py: layouts, options, resume, privacy, bad files."""
+import importlib.util
+import os
+import struct
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from mmchest.io.dicom import read_dicom
+from mmchest.io.rle import rle_decode_rows
+from mmchest.synthetic import chest_radiograph, synthetic_uid, write_dicom, write_siim
+
+SIZE = 64
+
+
+@pytest.fixture(scope='module')
+def tool(repo_root):
+    spec = importlib.util.spec_from_file_location('_tool_dicom_to_png',
+                                                  repo_root / 'tools' / 'dicom_to_png.py')
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def png_chunks(path):
+    data = open(path, 'rb').read()
+    assert data[:8] == b'\x89PNG\r\n\x1a\n'
+    chunks, pos = [], 8
+    while pos < len(data):
+        length, kind = struct.unpack('>I4s', data[pos:pos + 8])
+        chunks.append(kind.decode())
+        pos += 12 + length
+    return chunks
+
+
+def _image(i):
+    return chest_radiograph(SIZE, [11, i]).image
+
+
+@pytest.fixture
+def dicom_dir(tmp_path):
+    src = tmp_path / 'src'
+    write_dicom(src / 'a.dcm', _image(0), sop_instance_uid='1.2.3.1')
+    write_dicom(src / 'nested' / 'b.dcm', _image(1), compressed=False,
+                sop_instance_uid='1.2.3.2')
+    # 12-bit, MONOCHROME1: needs a norm to fit 8 bits
+    write_dicom(src / 'c12.dcm', _image(2), compressed=False, bits_stored=12,
+                photometric='MONOCHROME1', sop_instance_uid='1.2.3.3')
+    (src / 'broken.dcm').write_bytes(b'not a dicom')
+    return src
+
+
+def _run(tool, *args):
+    return tool.main([str(a) for a in args])
+
+
+def test_mirror_layout_lossless_metadata_free(tool, dicom_dir, tmp_path, capsys):
+    out = tmp_path / 'out'
+    assert _run(tool, dicom_dir, out, '--workers', '2') == 3
+    err = capsys.readouterr().err
+    # broken file and the 12-bit file (no --norm) are reported, the run went on
+    assert 'broken.dcm' in err and 'c12.dcm' in err and '4/4' in err
+    assert sorted(str(p.relative_to(out)) for p in out.rglob('*.png')) == \
+        ['a.png', 'nested/b.png']
+    for rel, src in (('a.png', 'a.dcm'), ('nested/b.png', 'nested/b.dcm')):
+        png = cv2.imread(str(out / rel), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(png, read_dicom(dicom_dir / src)[0])
+        assert png_chunks(out / rel) == ['IHDR', 'IDAT', 'IEND']  # no text/time chunks
+
+
+def test_norm_and_size_options(tool, dicom_dir, tmp_path):
+    (dicom_dir / 'broken.dcm').unlink()
+    out = tmp_path / 'out'
+    assert _run(tool, dicom_dir, out, '--norm', 'minmax', '--size', '32', '--workers',
+                '1') == 0
+    png = cv2.imread(str(out / 'c12.png'), cv2.IMREAD_UNCHANGED)
+    expected = read_dicom(dicom_dir / 'c12.dcm', norm='minmax')[0]
+    expected = cv2.resize(expected, (32, 32), interpolation=cv2.INTER_AREA)
+    assert png.shape == (32, 32) and png.dtype == np.uint8
+    np.testing.assert_array_equal(png, expected)
+    # MONOCHROME1 was inverted: the bright (dense) mediastinum stays bright
+    assert png[16, 16] > png[16, 4]
+
+
+def test_resize_longer_side(tool):
+    img = np.zeros((40, 100), np.uint8)
+    assert tool.resize_longer_side(img, 50).shape == (20, 50)
+    assert tool.resize_longer_side(img, 200).shape == (80, 200)
+    assert tool.resize_longer_side(img, None) is img
+
+
+def test_resume_skips_finished_and_cleans_temporaries(tool, dicom_dir, tmp_path, capsys):
+    (dicom_dir / 'broken.dcm').unlink()
+    (dicom_dir / 'c12.dcm').unlink()
+    out = tmp_path / 'out'
+    assert _run(tool, dicom_dir, out, '--workers', '1') == 0
+    capsys.readouterr()
+    first = (out / 'a.png').stat().st_mtime_ns
+    # an interrupted run: one output missing, a temporary left behind
+    (out / 'nested' / 'b.png').unlink()
+    (out / 'nested' / '.b.png.4242.tmp').write_bytes(b'partial')
+    assert _run(tool, dicom_dir, out, '--workers', '1') == 0
+    text = capsys.readouterr()
+    assert '1 converted, 1 already done, 0 failed' in text.out
+    assert 'removed 1 temporary' in text.err
+    assert (out / 'a.png').stat().st_mtime_ns == first
+    assert sorted(p.name for p in (out / 'nested').iterdir()) == ['b.png']
+    assert _run(tool, dicom_dir, out, '--workers', '1', '--overwrite') == 0
+    assert '2 converted, 0 already done' in capsys.readouterr().out
+
+
+def test_identifier_in_name_is_refused_unless_named_by_uid(tool, tmp_path, capsys):
+    src = tmp_path / 'src'
+    write_dicom(src / 'DOE_JOHN_1234567.dcm', _image(3), patient_name='Doe^John',
+                patient_id='1234567', sop_instance_uid='1.2.826.0.9')
+    write_dicom(src / 'safe.dcm', _image(4), patient_id='7654321')
+    out = tmp_path / 'out'
+    assert _run(tool, src, out, '--workers', '1') == 3
+    assert 'PatientID/PatientName' in capsys.readouterr().err
+    assert sorted(p.name for p in out.rglob('*.png')) == ['safe.png']
+    out2 = tmp_path / 'out2'
+    assert _run(tool, src, out2, '--workers', '1', '--names', 'sop') == 0
+    uid_safe = synthetic_uid('file', 'safe.dcm', 'sop')  # write_dicom's default UID
+    assert sorted(p.name for p in out2.iterdir()) == sorted(['1.2.826.0.9.png',
+                                                             f'{uid_safe}.png'])
+    assert tool.contains_identifier('x/doe_john.png', ['Doe']) is True
+    assert tool.contains_identifier('x/1.2.3.png', ['Doe', '1234567']) is False
+
+
+@pytest.mark.parametrize('layout', ['siim_png', 'chest_image_pneum'])
+def test_siim_layouts(tool, tmp_path, layout, capsys):
+    info = write_siim(tmp_path / 'data', num_train=5, num_test=2, size=SIZE, seed=3,
+                      positive_fraction=0.6)
+    root = info['root']
+    # a training DICOM without a CSV row is skipped and counted
+    write_dicom(os.path.join(root, 'dicom-images-train', 'x', 'y', '9.9.9.dcm'), _image(5))
+    out = tmp_path / 'png'
+    assert _run(tool, root, out, '--layout', layout, '--workers', '2') == 0
+    text = capsys.readouterr()
+    assert '1 training DICOM(s) without a CSV row' in text.err
+    assert sorted(p.stem for p in (out / 'images' / 'train').iterdir()) == sorted(info['train'])
+    assert sorted(p.stem for p in (out / 'images' / 'test').iterdir()) == sorted(info['test'])
+    assert sorted(p.stem for p in (out / 'masks' / 'train').iterdir()) == sorted(info['train'])
+    assert not (out / 'masks' / 'test').exists()
+
+    from mmchest.seg.datasets.siim import read_siim_csv
+    labels = read_siim_csv(os.path.join(root, 'train-rle.csv'))
+    n_pos = 0
+    for image_id in info['train']:
+        mask = cv2.imread(str(out / 'masks' / 'train' / f'{image_id}.png'),
+                          cv2.IMREAD_UNCHANGED)
+        expected = rle_decode_rows([r for _, r in labels[image_id] if r != '-1'],
+                                   (SIZE, SIZE))
+        np.testing.assert_array_equal(mask, expected)  # 0/1, union of all rows
+        n_pos += bool(mask.any())
+    assert n_pos == info['positives'] > 0
+
+    lists = {s: (out / f'{s}.txt') for s in ('train', 'val')}
+    if layout == 'siim_png':
+        assert not any(p.exists() for p in lists.values())
+    else:
+        train = lists['train'].read_text().split()
+        val = lists['val'].read_text().split()
+        assert len(val) == 1 and len(train) == 4  # 20 % of 5
+        assert sorted(train + val) == sorted(f'train/{i}' for i in info['train'])
+
+    # this package's PNG mode reads the result
+    from mmchest.seg.datasets.siim import SIIMPneumothoraxDataset
+    ds = SIIMPneumothoraxDataset(data_root=str(out), layout='png', pipeline=[])
+    assert sorted(ds[i]['image_id'] for i in range(len(ds))) == sorted(info['train'])

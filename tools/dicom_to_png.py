@@ -1,0 +1,398 @@
+#!/usr/bin/env python
+"""Convert DICOM files to 8-bit PNG, in parallel and resumable, without patient identifiers.
+
+    # any folder of DICOMs -> the same tree of PNGs
+    python tools/dicom_to_png.py datasets/rsna/stage_2_test_images work_dirs/rsna_png \
+        --names sop --norm percentile --size 512
+    # the SIIM-ACR download -> MMSegmentation's chest_image_pneum layout
+    python tools/dicom_to_png.py datasets/siim datasets/siim_png --layout chest_image_pneum
+
+Layouts (``--layout``):
+
+- ``mirror`` (default): every ``*.dcm`` / ``*.dicom`` under SRC becomes
+  ``OUT/<same relative folder>/<stem>.png`` (``--names input``) or
+  ``OUT/<SOPInstanceUID>.png`` (``--names sop``).
+- ``siim_png``: this package's PNG mode, ``SIIMPneumothoraxDataset(layout='png')``. SRC is
+  the SIIM-ACR download (``dicom-images-train/``, ``dicom-images-test/``, ``train-rle.csv``
+  or ``stage_2_train.csv``); OUT gets ``images/{train,test}/<ImageId>.png`` and
+  ``masks/train/<ImageId>.png`` (8-bit, 0 = background, 1 = pneumothorax: the union of all
+  RLE rows of the image). Training DICOMs without a CSV row are skipped and counted.
+- ``chest_image_pneum``: ``siim_png`` plus the ``train.txt`` / ``val.txt`` lists
+  (``train/<ImageId>`` per line) that MMSegmentation's ``chest_image_pneum`` project reads
+  with ``data_prefix=dict(img_path='images/', seg_map_path='masks/')``; the split is seeded
+  and stratified by positive/negative (``--val-fraction``, ``--seed``).
+
+Pixels go through :func:`mmchest.io.dicom.read_dicom` with the loader's options (``--norm``,
+``--window``, ``--percentiles``, ``--voi-lut``); ``--size N`` resizes so the longer side is N
+(masks with nearest neighbour). Resume-safe: a file whose outputs all exist is skipped
+(``--overwrite`` redoes it), and each PNG is written to a temporary file in its folder and
+renamed, so an interrupted run leaves no partial PNG (leftover temporaries are removed at
+start). Privacy: PNGs carry no metadata chunks, names come from the input file names or the
+SOPInstanceUID only, and a file whose output path would contain its PatientID or PatientName
+is refused. Unreadable files are reported and skipped; the exit status is then 3.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import os.path as osp
+import re
+import sys
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+LAYOUTS = ('mirror', 'siim_png', 'chest_image_pneum')
+DICOM_SUFFIXES = ('.dcm', '.dicom')
+#: Temporary files of this tool: ``.<name>.<pid>.tmp`` beside the final file.
+_TMP_RE = re.compile(r'^\..+\.\d+\.tmp$')
+#: PatientID / PatientName values shorter than this are not searched for in names.
+MIN_IDENTIFIER_LENGTH = 3
+
+
+class Job(NamedTuple):
+    """One DICOM to convert.
+
+    Attributes:
+        src (str): The DICOM file.
+        rel_dir (str): Output folder relative to OUT (``--names input``).
+        image_id (str, optional): Fixed output name (SIIM layouts); None = from ``--names``.
+        rles (list[str], optional): RLE rows of the mask to write (SIIM train images).
+    """
+    src: str
+    rel_dir: str
+    image_id: Optional[str] = None
+    rles: Optional[List[str]] = None
+
+
+class Result(NamedTuple):
+    status: str  # 'done', 'skipped' or 'error'
+    src: str
+    name: str
+    message: str = ''
+
+
+# ------------------------------------------------------------------------------ helpers
+def find_dicoms(folder: str) -> List[str]:
+    """Sorted ``*.dcm`` / ``*.dicom`` files under ``folder`` (recursive)."""
+    return sorted(osp.join(root, name) for root, _, names in os.walk(folder, followlinks=True)
+                  for name in names if name.lower().endswith(DICOM_SUFFIXES))
+
+
+def resize_longer_side(img: np.ndarray, size: Optional[int],
+                       interpolation: Optional[int] = None) -> np.ndarray:
+    """Resize so that the longer side is ``size`` pixels, keeping the aspect ratio.
+
+    Args:
+        img (np.ndarray): ``(H, W)`` image or mask.
+        size (int, optional): Target longer side; None returns ``img`` unchanged.
+        interpolation (int, optional): cv2 flag; None = INTER_AREA when shrinking, else
+            INTER_LINEAR.
+
+    Returns:
+        np.ndarray: The resized array (same dtype).
+    """
+    if size is None:
+        return img
+    h, w = img.shape[:2]
+    scale = size / max(h, w)
+    new_w, new_h = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+    if (new_h, new_w) == (h, w):
+        return img
+    if interpolation is None:
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(img, (new_w, new_h), interpolation=interpolation)
+
+
+def write_png_atomic(path: str, img: np.ndarray) -> None:
+    """Write an 8-bit PNG (no metadata chunks) via a temporary file and a rename.
+
+    Args:
+        path (str): Final file.
+        img (np.ndarray): ``(H, W)`` uint8.
+
+    Raises:
+        OSError: Encoding or writing failed.
+    """
+    ok, buf = cv2.imencode('.png', img)
+    if not ok:
+        raise OSError(f'could not encode {path}')
+    folder, name = osp.split(path)
+    os.makedirs(folder or '.', exist_ok=True)
+    tmp = osp.join(folder, f'.{name}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(buf.tobytes())
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def remove_stale_temporaries(out: str) -> int:
+    """Delete temporaries an interrupted run left under ``out``; returns how many."""
+    removed = 0
+    for root, _, names in os.walk(out):
+        for name in names:
+            if _TMP_RE.match(name):
+                os.remove(osp.join(root, name))
+                removed += 1
+    return removed
+
+
+def _header_identity(path: str) -> Tuple[Optional[str], List[str]]:
+    """(SOPInstanceUID, [PatientID, PatientName and its components]) of a DICOM header.
+
+    The values are only compared with output names, never printed or stored.
+    """
+    import pydicom
+    ds = pydicom.dcmread(path, stop_before_pixels=True, force=True,
+                         specific_tags=['SOPInstanceUID', 'PatientID', 'PatientName'])
+    values = []
+    for keyword in ('PatientID', 'PatientName'):
+        value = str(ds.get(keyword, '') or '').strip()
+        values.append(value)
+        if keyword == 'PatientName':
+            values.extend(part.strip() for part in value.split('^'))
+    uid = str(ds.get('SOPInstanceUID', '') or '').strip() or None
+    return uid, [v for v in values if len(v) >= MIN_IDENTIFIER_LENGTH]
+
+
+def contains_identifier(rel_path: str, identifiers: Sequence[str]) -> bool:
+    """Whether an output path contains one of the identifier values (case-insensitive)."""
+    low = rel_path.lower()
+    return any(v.lower() in low for v in identifiers)
+
+
+# ------------------------------------------------------------------------------- worker
+def convert(job: Job, opts: dict) -> Result:
+    """Convert one DICOM (runs in a worker process).
+
+    Args:
+        job (Job): What to convert.
+        opts (dict): ``out``, ``names``, ``size``, ``overwrite``, ``read_kwargs``.
+
+    Returns:
+        Result: ``'done'``, ``'skipped'`` (outputs exist) or ``'error'`` with the reason.
+    """
+    from mmchest.io.dicom import read_dicom
+    from mmchest.io.rle import rle_decode_rows
+
+    name = job.image_id or osp.splitext(osp.basename(job.src))[0]
+    try:
+        uid, identifiers = _header_identity(job.src)
+        if job.image_id is None and opts['names'] == 'sop':
+            if not uid:
+                return Result('error', job.src, name, 'no SOPInstanceUID for --names sop')
+            name, rel_dir = uid, ''
+        else:
+            rel_dir = job.rel_dir
+        img_rel = osp.join(rel_dir, f'{name}.png')
+        if contains_identifier(img_rel, identifiers):
+            return Result('error', job.src, name, 'the output name would contain the '
+                          "file's PatientID/PatientName; use --names sop")
+        img_out = osp.join(opts['out'], img_rel)
+        mask_out = (None if job.rles is None else
+                    osp.join(opts['out'], 'masks', 'train', f'{name}.png'))
+        outputs = [p for p in (mask_out, img_out) if p]
+        if not opts['overwrite'] and all(osp.exists(p) for p in outputs):
+            return Result('skipped', job.src, name)
+        img, _ = read_dicom(job.src, **opts['read_kwargs'])
+        if mask_out is not None:
+            mask = rle_decode_rows(job.rles, img.shape[:2], relative=True, image_id=name)
+            write_png_atomic(mask_out, resize_longer_side(mask, opts['size'],
+                                                          cv2.INTER_NEAREST))
+        # the image last: it marks the job as finished
+        write_png_atomic(img_out, resize_longer_side(img, opts['size']))
+    except (OSError, ValueError, cv2.error) as err:  # DicomReadError, RLEError: ValueError
+        return Result('error', job.src, name, f'{type(err).__name__}: {err}')
+    return Result('done', job.src, name)
+
+
+def _init_worker() -> None:
+    cv2.setNumThreads(1)  # one image per process; no nested thread pools
+
+
+def _convert_star(args: Tuple[Job, dict]) -> Result:
+    return convert(*args)
+
+
+# -------------------------------------------------------------------------------- jobs
+def mirror_jobs(src: str) -> List[Job]:
+    """One job per DICOM under ``src``, keeping its relative folder."""
+    if not osp.isdir(src):
+        raise FileNotFoundError(f'{src!r} is not a folder')
+    return [Job(p, osp.relpath(osp.dirname(p), src)) for p in find_dicoms(src)]
+
+
+def siim_jobs(src: str, ann_file: Optional[str] = None) -> Tuple[List[Job], Dict[str, bool], int]:
+    """Jobs for the SIIM layouts.
+
+    Args:
+        src (str): The SIIM-ACR download root.
+        ann_file (str, optional): RLE CSV, relative to ``src`` or absolute; None tries
+            ``train-rle.csv`` then ``stage_2_train.csv``.
+
+    Returns:
+        tuple: ``(jobs, positives, unlabelled)``: the jobs, ImageId -> has pneumothorax for
+        the labelled training images, and how many training DICOMs had no CSV row.
+    """
+    from mmchest.seg.datasets.siim import read_siim_csv
+    from mmchest.io.rle import is_empty_rle
+    candidates = [ann_file] if ann_file else ['train-rle.csv', 'stage_2_train.csv']
+    paths = [c if osp.isabs(c) else osp.join(src, c) for c in candidates]
+    csv_path = next((p for p in paths if osp.isfile(p)), None)
+    if csv_path is None:
+        raise FileNotFoundError(f'no RLE CSV in {src!r} (looked for {candidates})')
+    labels = read_siim_csv(csv_path)
+    train_dir = osp.join(src, 'dicom-images-train')
+    if not osp.isdir(train_dir):
+        raise FileNotFoundError(f'{train_dir!r} is not a folder (SIIM-ACR download layout)')
+    jobs, positives, unlabelled = [], {}, 0
+    for path in find_dicoms(train_dir):
+        image_id = osp.splitext(osp.basename(path))[0]
+        if image_id not in labels:
+            unlabelled += 1
+            continue
+        rles = [r for _, r in labels[image_id] if not is_empty_rle(r)]
+        positives[image_id] = bool(rles)
+        jobs.append(Job(path, osp.join('images', 'train'), image_id, rles))
+    test_dir = osp.join(src, 'dicom-images-test')
+    for path in find_dicoms(test_dir) if osp.isdir(test_dir) else []:
+        jobs.append(Job(path, osp.join('images', 'test'),
+                        osp.splitext(osp.basename(path))[0], None))
+    return jobs, positives, unlabelled
+
+
+def write_split_lists(out: str, positives: Dict[str, bool], val_fraction: float,
+                      seed: int) -> Dict[str, List[str]]:
+    """Write ``train.txt`` / ``val.txt`` (``train/<ImageId>`` lines), atomically.
+
+    Args:
+        out (str): Output root.
+        positives (dict[str, bool]): ImageId -> has pneumothorax, for the converted images.
+        val_fraction (float): Share of images in ``val.txt``.
+        seed (int): Split seed.
+
+    Returns:
+        dict[str, list[str]]: ``{'train': ids, 'val': ids}``, sorted.
+    """
+    from mmchest.splits import grouped_stratified_split
+    ids = sorted(positives)
+    parts = {'train': ids, 'val': []}
+    if ids and val_fraction > 0:
+        idx = grouped_stratified_split([int(positives[i]) for i in ids],
+                                       {'train': 1 - val_fraction, 'val': val_fraction},
+                                       seed=seed)
+        parts = {k: [ids[i] for i in v] for k, v in idx.items()}
+    for split, members in parts.items():
+        path = osp.join(out, f'{split}.txt')
+        tmp = osp.join(out, f'.{split}.txt.{os.getpid()}.tmp')
+        with open(tmp, 'w') as f:
+            f.writelines(f'train/{m}\n' for m in members)
+        os.replace(tmp, path)
+    return parts
+
+
+# ---------------------------------------------------------------------------------- CLI
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', help='folder of DICOMs (mirror) or the SIIM-ACR download')
+    parser.add_argument('out', help='output folder')
+    parser.add_argument('--layout', choices=LAYOUTS, default='mirror')
+    parser.add_argument('--names', choices=('input', 'sop'), default='input',
+                        help='mirror layout: name PNGs after the input file (keeping its '
+                        'folder) or after the SOPInstanceUID (flat) (default: %(default)s)')
+    parser.add_argument('--size', type=int, default=None,
+                        help='resize so the longer side is this many pixels')
+    parser.add_argument('--norm', choices=('none', 'minmax', 'percentile', 'window'),
+                        default='none', help='DICOM intensity mapping (see read_dicom)')
+    parser.add_argument('--window', type=float, nargs=2, metavar=('CENTER', 'WIDTH'),
+                        help="window for --norm window (default: the file's tags)")
+    parser.add_argument('--percentiles', type=float, nargs=2, metavar=('LOW', 'HIGH'),
+                        default=(0.5, 99.5), help='clip percentiles for --norm percentile')
+    parser.add_argument('--voi-lut', action='store_true', help="apply the file's VOI LUT")
+    parser.add_argument('--ann-file', default=None, help='SIIM layouts: RLE CSV (default: '
+                        'train-rle.csv, else stage_2_train.csv)')
+    parser.add_argument('--val-fraction', type=float, default=0.2,
+                        help='chest_image_pneum: share of val.txt (default: %(default)s)')
+    parser.add_argument('--seed', type=int, default=0, help='split seed')
+    parser.add_argument('--workers', type=int, default=min(8, os.cpu_count() or 1),
+                        help='processes (default: %(default)s; 1 = no pool)')
+    parser.add_argument('--overwrite', action='store_true', help='redo finished files')
+    args = parser.parse_args(argv)
+    if args.size is not None and args.size < 1:
+        parser.error('--size must be positive')
+    if not 0 <= args.val_fraction < 1:
+        parser.error('--val-fraction must be in [0, 1)')
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    from mmchest.io.dicom import check_options
+    from mmengine.utils import ProgressBar
+
+    read_kwargs = dict(norm=args.norm, window=tuple(args.window) if args.window else None,
+                       percentiles=tuple(args.percentiles), voi_lut=args.voi_lut,
+                       dtype='uint8', channels=1)
+    check_options(**read_kwargs)
+    positives: Dict[str, bool] = {}
+    if args.layout == 'mirror':
+        jobs = mirror_jobs(args.src)
+    else:
+        jobs, positives, unlabelled = siim_jobs(args.src, args.ann_file)
+        if unlabelled:
+            print(f'{unlabelled} training DICOM(s) without a CSV row: skipped',
+                  file=sys.stderr)
+    if not jobs:
+        print(f'no DICOM files under {args.src!r}', file=sys.stderr)
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+    stale = remove_stale_temporaries(args.out)
+    if stale:
+        print(f'removed {stale} temporary file(s) of an interrupted run', file=sys.stderr)
+    opts = dict(out=args.out, names=args.names, size=args.size, overwrite=args.overwrite,
+                read_kwargs=read_kwargs)
+
+    counts = {'done': 0, 'skipped': 0, 'error': 0}
+    failed: List[str] = []
+    bar = ProgressBar(len(jobs), file=sys.stderr)
+    workers = max(1, min(args.workers, len(jobs)))
+    tasks = [(job, opts) for job in jobs]
+    if workers == 1:
+        results = map(_convert_star, tasks)
+        pool = None
+    else:
+        # fork: workers inherit the imported modules (spawn would re-import the stack)
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context('fork' if 'fork' in methods else 'spawn')
+        pool = ctx.Pool(workers, initializer=_init_worker)
+        results = pool.imap_unordered(_convert_star, tasks, chunksize=4)
+    try:
+        for res in results:
+            counts[res.status] += 1
+            if res.status == 'error':
+                sys.stderr.write(f'\nskipped {res.src}: {res.message}\n')
+                failed.append(res.name)
+            bar.update()
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    sys.stderr.write('\n')
+    if args.layout == 'chest_image_pneum':
+        failed_set = set(failed)
+        parts = write_split_lists(args.out, {k: v for k, v in positives.items()
+                                             if k not in failed_set},
+                                  args.val_fraction, args.seed)
+        print(f"train.txt: {len(parts['train'])}, val.txt: {len(parts['val'])} image(s)")
+    print(f"{args.out}: {counts['done']} converted, {counts['skipped']} already done, "
+          f"{counts['error']} failed")
+    return 3 if counts['error'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
