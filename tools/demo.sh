@@ -28,14 +28,14 @@ TRIPLET=$(python -c "import json,sys; b=json.load(open(sys.argv[1]))['best']; pr
 
 echo "[demo] mim test mmseg $CONFIG --checkpoint $CKPT (held-out test split)"
 mim test mmseg "$CONFIG" --checkpoint "$CKPT" --work-dir "$WORK_DIR" \
-  --show-dir overlays --cfg-options default_hooks.visualization.interval=1 $TRIPLET
+  --show-dir "$WORK_DIR/overlays" --cfg-options default_hooks.visualization.interval=1 $TRIPLET
 
 python - "$WORK_DIR" <<'PY'
 import glob, json, os, sys
 work_dir = sys.argv[1]
 runs = sorted(glob.glob(os.path.join(work_dir, '*', '*.json')), key=os.path.getmtime)
 metrics = json.load(open(runs[-1])) if runs else {}
-overlays = sorted(glob.glob(os.path.join(work_dir, '*', 'overlays', '*.png')))
+overlays = sorted(glob.glob(os.path.join(work_dir, 'overlays', '**', '*.png'), recursive=True))
 print()
 print('=' * 72)
 print(f"held-out synthetic SIIM (test split): siim/dice = {metrics.get('siim/dice', float('nan')):.4f}  "

@@ -129,3 +129,19 @@ def test_malformed_csv_row_names_line(tmp_path, siim_root):
     with pytest.raises(RLEError, match='line 3') as err:
         SIIMPneumothoraxDataset(data_root=siim_root['root'], ann_file=str(bad), pipeline=[])
     assert siim_root['train'][1] in str(err.value)
+
+
+@pytest.mark.parametrize('config', ['configs/unet_siim.py', 'configs/demo/unet_siim_synthetic.py'])
+def test_config_train_pipeline_runs_on_synthetic_dicoms(siim_root, repo_root, config):
+    """The configs' own augmentation pipelines run on real-format samples (many draws)."""
+    from mmengine.config import Config
+    from mmseg.registry import DATASETS
+    cfg = Config.fromfile(str(repo_root / config))
+    ds_cfg = cfg.train_dataloader.dataset
+    ds_cfg.data_root = siim_root['root']
+    ds = DATASETS.build(ds_cfg)
+    np.random.seed(0)
+    for i in range(3 * len(ds)):
+        out = ds[i % len(ds)]
+        img, seg = out['inputs'], out['data_samples'].gt_sem_seg.data
+        assert img.shape[1:] == seg.shape[1:]

@@ -17,7 +17,8 @@ train_pipeline = [
     dict(type='LoadExpertMasks'),  # reads + fuses the experts' masks at the original size
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.9, 1.2), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='PhotoMetricDistortion', hue_delta=0, saturation_range=(1.0, 1.0)),
+    # hue_delta=0 crashes mmseg 1.2.2 (randint(0, 0)); 1 is a no-op on grey radiographs
+    dict(type='PhotoMetricDistortion', hue_delta=1, saturation_range=(1.0, 1.0)),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [

@@ -13,7 +13,8 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomRotate', prob=0.3, degree=10, pad_val=0, seg_pad_val=0),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion', hue_delta=0, saturation_range=(1.0, 1.0)),
+    # hue_delta=0 crashes mmseg 1.2.2 (randint(0, 0)); 1 is a no-op on grey radiographs
+    dict(type='PhotoMetricDistortion', hue_delta=1, saturation_range=(1.0, 1.0)),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
