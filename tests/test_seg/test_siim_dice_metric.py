@@ -29,10 +29,22 @@ def test_per_image_dice_with_empty_cases():
     out = metric.evaluate(4)
     assert out['siim/dice'] == pytest.approx((1 + 2 / 3 + 0 + 0) / 4)
     assert out['siim/iou'] == pytest.approx((1 + 1 / 2) / 4)
-    # image level at 0.5: scores .2 .9 .4 .6, truth 0 1 1 0 -> TP 1, FP 1, FN 1
+    # image level from the predicted masks: positive 0 1 0 1, truth 0 1 1 0 -> TP 1 FP 1 FN 1
     assert out['siim/precision'] == pytest.approx(0.5)
     assert out['siim/recall'] == pytest.approx(0.5)
-    assert out['siim/auc'] == pytest.approx(0.75)
+    assert out['siim/auc'] == pytest.approx(0.75)  # max probs .2 .9 .4 .6
+
+
+def test_image_level_from_max_probability_threshold():
+    metric = SIIMDiceMetric(score_threshold=0.3)
+    metric.dataset_meta = dict(classes=('background', 'pneumothorax'))
+    metric.process({}, [
+        _sample([[0, 0]], [[0, 1]], [[0.35, 0.1]]),  # empty mask but max prob .35 > .3
+        _sample([[0, 0]], [[0, 0]], [[0.2, 0.1]]),
+    ])
+    out = metric.evaluate(2)
+    assert out['siim/recall'] == 1.0 and out['siim/precision'] == 1.0
+    assert out['siim/dice'] == pytest.approx(0.5)
 
 
 def test_softmax_logits_and_ignore_index():

@@ -34,16 +34,18 @@ class SIIMDiceMetric(BaseMetric):
 
     - ``siim/dice``: mean of per-image Dice (the competition metric);
     - ``siim/iou``: mean of per-image IoU (same empty convention);
-    - ``siim/precision``, ``siim/recall``, ``siim/f1`` of "has pneumothorax" at
-      ``score_threshold`` (positive when the max probability > threshold);
+    - ``siim/precision``, ``siim/recall``, ``siim/f1`` of "has pneumothorax": by default an
+      image is called positive when its predicted mask is non-empty, i.e. the decision the
+      model's post-processing (e.g. triplet thresholding) really made; with
+      ``score_threshold`` set, when its max probability exceeds that threshold instead;
     - ``siim/auc``: ROC-AUC of the max probability (NaN when one class is absent).
 
     Pixels equal to ``ignore_index`` in the ground truth are ignored. mmseg's dataset-wide
     ``IoUMetric`` can be listed beside it in ``val_evaluator``.
 
     Args:
-        score_threshold (float): Threshold on the max probability for the image-level
-            stats. Defaults to 0.5.
+        score_threshold (float, optional): Threshold on the max probability for the
+            image-level stats; None uses "predicted mask is non-empty". Defaults to None.
         ignore_index (int): Ground-truth value to ignore. Defaults to 255.
         collect_device (str): Defaults to ``'cpu'``.
         prefix (str, optional): Defaults to ``'siim'``.
@@ -51,7 +53,7 @@ class SIIMDiceMetric(BaseMetric):
 
     default_prefix: Optional[str] = 'siim'
 
-    def __init__(self, score_threshold: float = 0.5, ignore_index: int = 255,
+    def __init__(self, score_threshold: Optional[float] = None, ignore_index: int = 255,
                  collect_device: str = 'cpu', prefix: Optional[str] = None, **kwargs) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, **kwargs)
         self.score_threshold = score_threshold
@@ -70,11 +72,14 @@ class SIIMDiceMetric(BaseMetric):
             else:  # no probabilities: the predicted mask is the score
                 score = float(pred_np.any())
             self.results.append((dice_score(pred_np, gt_np), iou_score(pred_np, gt_np),
-                                 score, bool(gt_np.any())))
+                                 score, bool(gt_np.any()), bool(pred_np.any())))
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
-        dice, iou, scores, has_gt = (np.asarray(col) for col in zip(*results))
-        stats = binary_stats(scores, has_gt, self.score_threshold)
+        dice, iou, scores, has_gt, has_pred = (np.asarray(col) for col in zip(*results))
+        if self.score_threshold is None:
+            stats = binary_stats(has_pred.astype(float), has_gt, 0.5)
+        else:
+            stats = binary_stats(scores, has_gt, self.score_threshold)
         metrics = dict(dice=float(dice.mean()), iou=float(iou.mean()),
                        precision=stats['precision'], recall=stats['recall'], f1=stats['f1'],
                        auc=float(roc_auc(scores, has_gt)))
