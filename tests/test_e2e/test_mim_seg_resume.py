@@ -40,7 +40,8 @@ def test_mim_train_resume_then_test(tmp_path, cli, repo_root):
     assert (work / 'iter_4.pth').is_file()
 
     out = cli(['mim', 'test', 'mmseg', cfg, '--checkpoint', work / 'iter_4.pth',
-               '--work-dir', work, '--show-dir', work / 'overlays']).stdout
+               '--work-dir', work, '--show-dir', work / 'overlays',
+               '--cfg-options', 'default_hooks.visualization.interval=1']).stdout
     assert 'siim/dice' in out
     assert len(list((work / 'overlays').rglob('*.png'))) == 8  # DicomSegVisualizationHook
     results = sorted(Path(work).glob('*/*.json'))
