@@ -3,13 +3,22 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install test demo synthetic benchmark clean
+.PHONY: install test test-deps demo synthetic benchmark clean
 
 install:
 	@bash tools/install.sh
 
-test: install
+test: install test-deps
 	$(PY) -m pytest $(PYTEST_ARGS) tests
+
+# The browser test of tools/serve.py drives Debian's headless Chromium; it is skipped (with
+# that reason) only when Chromium cannot be installed here.
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	    echo "[mmchest] installing chromium for the browser test" && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "[mmchest] chromium could not be installed: the browser test will be skipped"
 
 demo: install
 	@bash tools/demo.sh
