@@ -171,3 +171,11 @@ def test_siim_layouts(tool, tmp_path, layout, capsys):
     from mmchest.seg.datasets.siim import SIIMPneumothoraxDataset
     ds = SIIMPneumothoraxDataset(data_root=str(out), layout='png', pipeline=[])
     assert sorted(ds[i]['image_id'] for i in range(len(ds))) == sorted(info['train'])
+    if layout == 'chest_image_pneum':
+        # the lists are the dataset's own seeded 80/20 split
+        for split in ('train', 'val'):
+            part = SIIMPneumothoraxDataset(data_root=str(out), layout='png', pipeline=[],
+                                           split=split,
+                                           split_ratios=dict(train=0.8, val=0.2))
+            ids = sorted(f"train/{part[i]['image_id']}" for i in range(len(part)))
+            assert ids == sorted(lists[split].read_text().split())

@@ -1,0 +1,75 @@
+# MMSegmentation's chest_image_pneum project, reproduced on this package's SIIM PNG layout:
+# mmsegmentation/projects/medical/2d_image/x_ray/chest_image_pneum/configs/
+#   fcn-unet-s5-d16_unet_1xb16-0.01-20k_chest-image-pneum-512x512.py
+# Same model (mmseg's UNet-S5-D16 + FCN head, 2 softmax classes, no auxiliary head, whole-image
+# inference), data pipeline (512x512 resize without keeping the ratio, flip, photometric
+# distortion), batch 16, SGD schedule_20k. Differences, all forced by the data:
+# - dataset: SIIMPneumothoraxDataset(layout='png') instead of the project's
+#   ChestImagePneumDataset (same files: images/train/<id>.png, masks/train/<id>.png, 0/1);
+# - split: the dataset's seeded 80/20 split, stratified by positive/negative, which is the
+#   train.txt / val.txt that tools/dicom_to_png.py --layout chest_image_pneum writes (the
+#   project's split_seg_dataset.py draws an unstratified sklearn split);
+# - masks: the union of all RLE rows of an image (the project's prepare_dataset.py keeps only
+#   the last row, read with index_col=0);
+# - siim/dice (the Kaggle score) is reported beside the project's mIoU/mDice.
+#   python tools/dicom_to_png.py datasets/siim datasets/siim_png --layout chest_image_pneum
+#   mim train mmseg projects/chest_image_pneum_unet/configs/<this file>
+_base_ = [
+    '../../../configs/_base_/datasets/siim.py',
+    'mmseg::_base_/models/fcn_unet_s5-d16.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_20k.py',
+]
+custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)
+
+data_root = 'datasets/siim_png'
+img_scale = (512, 512)
+split_ratios = dict(train=0.8, val=0.2)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+_png = dict(
+    data_root=data_root,
+    layout='png',
+    ann_file='',
+    data_prefix=dict(img_path='images/train', seg_map_path='masks/train'),
+    split_ratios=split_ratios)
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
+    dataset=dict(split='train', pipeline=train_pipeline, **_png))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(split='val', pipeline=test_pipeline, **_png))
+test_dataloader = val_dataloader
+val_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice']),
+    dict(type='SIIMDiceMetric'),
+]
+test_evaluator = val_evaluator
+
+data_preprocessor = dict(size=img_scale)
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+model = dict(
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(num_classes=2),
+    auxiliary_head=None,
+    test_cfg=dict(mode='whole', _delete_=True))
+vis_backends = None
+visualizer = dict(vis_backends=vis_backends)

@@ -1,0 +1,33 @@
+# RSNA Pneumonia Detection: the Mask R-CNN recipe at 256x256 (ResNet-50 FPN backbone,
+# detection confidence 0.9, NMS IoU 0.6, at most 3 detections per image, 12 epochs), on top of
+# configs/mask_rcnn_rsna.py (one class, boxes as filled masks, the RSNA metric).
+#   mim train mmdet projects/rsna_mask_rcnn/configs/mask_rcnn_r50_fpn_1x_rsna_256x256.py
+_base_ = ['../../../configs/mask_rcnn_rsna.py']
+
+img_scale = (256, 256)
+meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
+             'flip_direction', 'view_position', 'class_label', 'target')
+train_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys=meta_keys + ('instances', )),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+
+model = dict(
+    test_cfg=dict(
+        rcnn=dict(score_thr=0.9, nms=dict(type='nms', iou_threshold=0.6), max_per_img=3)))
+# boxes below 0.9 never leave the model, so the metric's threshold is 0.9 as well
+val_evaluator = dict(score_thr=0.9, score_thr_grid=(0.9, 0.95))
+test_evaluator = val_evaluator
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=1)
