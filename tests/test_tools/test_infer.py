@@ -15,7 +15,8 @@ SIZE = 64
 
 
 def _tool(repo_root, name):
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', repo_root / 'tools' / f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'_tool_{name}',
+                                                  repo_root / 'tools' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)

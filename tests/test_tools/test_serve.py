@@ -245,6 +245,16 @@ def _free_port():
 
 
 @pytest.fixture(scope='module')
+def chromium():
+    """The Chromium binary; the browser test is skipped only when there is none."""
+    binary = _chromium()
+    if binary is None:
+        pytest.skip('Chromium is not installed (Debian: apt-get install chromium; '
+                    '`make test` installs it), so the browser test cannot run')
+    return binary
+
+
+@pytest.fixture(scope='module')
 def server(tmp_path_factory, repo_root):
     """tools/serve.py on a free port with a demo U-Net whose logits are forced to +10."""
     from mmchest.seg.inference import load_segmentor
@@ -291,16 +301,12 @@ def server(tmp_path_factory, repo_root):
         log.close()
 
 
-def test_browser_upload_shows_overlay(server, tmp_path):
-    binary = _chromium()
-    if binary is None:
-        pytest.skip('Chromium is not installed (Debian: apt-get install chromium; '
-                    '`make test` installs it), so the browser test cannot run')
+def test_browser_upload_shows_overlay(chromium, server, tmp_path):
     dicom = tmp_path / 'upload.dcm'
     write_dicom(dicom, chest_radiograph(SIZE, [3, 2]).image)
     png = tmp_path / 'photo.png'
     cv2.imwrite(str(png), chest_radiograph(SIZE, [3, 3]).image)
-    browser = Chromium(binary, tmp_path / 'profile')
+    browser = Chromium(chromium, tmp_path / 'profile')
     try:
         browser.open_page()
         browser.navigate(server['url'])

@@ -1,7 +1,8 @@
 # CPU smoke run of the chest_image_pneum recipe on the synthetic SIIM PNG set (64 px):
 #   python tools/make_synthetic_data.py --out datasets/synthetic_ci --layouts siim_png \
 #       --size 64 --num 40
-#   mim train mmseg projects/chest_image_pneum_unet/configs/fcn_unet_s5_d16_lr0.01_siim_png_synthetic.py
+#   mim train mmseg \
+#       projects/chest_image_pneum_unet/configs/fcn_unet_s5_d16_lr0.01_siim_png_synthetic.py
 # Same model, pipeline and optimiser as the 512x512 recipe; 64x64 input, batch 4, 40 iterations.
 _base_ = ['./fcn_unet_s5_d16_1xb16_lr0.01_20k_siim_png_512x512.py']
 

@@ -1,4 +1,5 @@
-# CPU smoke run of unet_seresnext50_sliding_triplet_siim.py on the synthetic SIIM set (64 px DICOMs):
+# CPU smoke run of unet_seresnext50_sliding_triplet_siim.py on the synthetic SIIM set
+# (64 px DICOMs):
 #   python tools/make_synthetic_data.py --out datasets/synthetic_ci --layouts siim \
 #       --size 64 --num 40
 #   mim train mmseg projects/siim_unet/configs/unet_seresnext50_sliding_triplet_siim_synthetic.py
