@@ -37,17 +37,28 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 norm_cfg = dict(type='BN', requires_grad=True)
+# LeakyReLU: with ReLU a short run from scratch can get stuck with every unit off on both
+# the lesions and the black surround, so both get the same (negative) logit: empty output
+act_cfg = dict(type='LeakyReLU', negative_slope=0.1)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(base_channels=8, norm_cfg=norm_cfg),
-    decode_head=dict(in_channels=8, channels=8, dropout_ratio=0.0, norm_cfg=norm_cfg))
+    backbone=dict(base_channels=16, norm_cfg=norm_cfg, act_cfg=act_cfg),
+    decode_head=dict(
+        in_channels=16, channels=16, dropout_ratio=0.0, norm_cfg=norm_cfg, act_cfg=act_cfg,
+        # pos_weight 5 for the ~1% lesion pixels
+        loss_decode=[dict(type='CrossEntropyLoss', use_sigmoid=True, class_weight=[5.0]),
+                     dict(type='BinaryDiceLoss', loss_weight=1.0)]))
 
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
-param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=300,
-                        by_epoch=False)]
+# short warm-up, constant lr, cosine decay over the last third
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', eta_min=3e-4, by_epoch=False, begin=200, end=300),
+]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=300, val_interval=150)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=150,
                     save_best='expert/dice_majority', rule='greater', max_keep_ckpts=1))
+randomness = dict(seed=0)
