@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install test test-deps demo synthetic benchmark clean
+.PHONY: install test test-deps demo demo-rsna synthetic benchmark clean
 
 install:
 	@bash tools/install.sh
@@ -22,6 +22,9 @@ test-deps:
 
 demo: install
 	@bash tools/demo.sh
+
+demo-rsna: install
+	@bash tools/demo_rsna.sh
 
 synthetic: install
 	$(PY) tools/make_synthetic_data.py --out datasets/synthetic

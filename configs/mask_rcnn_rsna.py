@@ -22,4 +22,6 @@ optim_wrapper = dict(optimizer=dict(lr=0.01))
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, save_best='rsna/mAP', rule='greater',
-                    max_keep_ckpts=3))
+                    max_keep_ckpts=3),
+    # reads DICOM: `mim test ... --show-dir DIR` writes DIR/<patientId>.png (GT | prediction)
+    visualization=dict(type='DicomDetVisualizationHook'))

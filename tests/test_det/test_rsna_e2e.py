@@ -3,8 +3,10 @@ import csv
 import glob
 import json
 import os
+import re
 import sys
 
+import cv2
 import pytest
 
 from mmchest.synthetic import write_rsna
@@ -47,8 +49,15 @@ def test_demo_train_test_and_submission(cli, rsna_root, tmp_path):
     assert ckpt.endswith('epoch_1.pth') and os.path.isfile(ckpt)
 
     proc = cli(['mim', 'test', 'mmdet', DEMO, '--checkpoint', ckpt, '--work-dir', work_dir,
-                '--cfg-options', *opts])
+                '--show-dir', 'overlays', '--cfg-options', *opts])
     assert 'rsna/mAP' in proc.stdout
+    # DicomDetVisualizationHook: one PNG per held-out DICOM, ground truth | prediction
+    overlays = sorted(glob.glob(os.path.join(work_dir, '*', 'overlays', '*.png')))
+    n_test = int(re.search(r"\[split 'test', seed 0\]: \d+ rows -> (\d+) images",
+                           proc.stdout).group(1))
+    assert len(overlays) == n_test > 0
+    img = cv2.imread(overlays[0])
+    assert img is not None and img.shape[:2] == (64, 128)
     metrics = latest_metrics(work_dir)
     for key in ('rsna/mAP', 'rsna/img_precision@0.2', 'rsna/img_recall@0.5',
                 'rsna/img_f1@0.5', 'rsna/bbox_mAP'):
