@@ -2,13 +2,18 @@
 # The RSNA job, end to end on CPU: synthetic RSNA download -> mim train (Mask R-CNN) ->
 # mim test on the held-out split with overlays -> Kaggle submission CSV.
 #   make demo-rsna       (or: bash tools/demo_rsna.sh after `make install`)
-# Environment: DEMO_NUM (training patients, default 400), WORK_DIR.
+# Environment: DEMO_NUM (training patients, default 400), WORK_DIR, RSNA_ROOT (data root,
+# default the config's datasets/synthetic/rsna), CFG_OPTIONS (extra --cfg-options, for all
+# three steps; the test suite uses it for a tiny schedule).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/${VENV:-.venv}/bin:$PATH"
 CONFIG=configs/demo/mask_rcnn_rsna_synthetic.py
-ROOT=datasets/synthetic/rsna   # the config's data_root
+ROOT=${RSNA_ROOT:-datasets/synthetic/rsna}
 WORK_DIR=${WORK_DIR:-work_dirs/mask_rcnn_rsna_synthetic}
+# shellcheck disable=SC2206
+OPTS=(--cfg-options train_dataloader.dataset.data_root="$ROOT" val_dataloader.dataset.data_root="$ROOT"
+      test_dataloader.dataset.data_root="$ROOT" ${CFG_OPTIONS:-})
 
 if [ ! -f "$ROOT/stage_2_train_labels.csv" ]; then
   echo "[demo-rsna] generating ${DEMO_NUM:-400} synthetic RSNA patients (256 px) in $ROOT"
@@ -17,15 +22,16 @@ if [ ! -f "$ROOT/stage_2_train_labels.csv" ]; then
 fi
 
 echo "[demo-rsna] mim train mmdet $CONFIG"
-mim train mmdet "$CONFIG" --work-dir "$WORK_DIR"
+mim train mmdet "$CONFIG" --work-dir "$WORK_DIR" "${OPTS[@]}"
 CKPT=$(cat "$WORK_DIR/last_checkpoint")
 
 echo "[demo-rsna] mim test mmdet $CONFIG --checkpoint $CKPT (held-out test split)"
-mim test mmdet "$CONFIG" --checkpoint "$CKPT" --work-dir "$WORK_DIR" --show-dir overlays
+mim test mmdet "$CONFIG" --checkpoint "$CKPT" --work-dir "$WORK_DIR" --show-dir overlays \
+  "${OPTS[@]}"
 
 echo "[demo-rsna] tools/rsna_submission.py on $ROOT/stage_2_test_images"
 python tools/rsna_submission.py "$CONFIG" "$CKPT" --img-dir "$ROOT/stage_2_test_images" \
-  --out "$WORK_DIR/submission.csv"
+  --out "$WORK_DIR/submission.csv" "${OPTS[@]}"
 
 python - "$WORK_DIR" <<'PY'
 import glob, json, os, sys
