@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The RSNA job, end to end on CPU: synthetic RSNA download -> mim train (Mask R-CNN) ->
-# mim test on the held-out split with overlays -> Kaggle submission CSV.
+# mim test on the held-out split with overlays -> box score threshold chosen on the
+# validation split -> Kaggle submission CSV.
 #   make demo-rsna       (or: bash tools/demo_rsna.sh after `make install`)
 # Environment: DEMO_NUM (training patients, default 400), WORK_DIR, RSNA_ROOT (data root,
 # default the config's datasets/synthetic/rsna), CFG_OPTIONS (extra --cfg-options, for all
@@ -29,9 +30,15 @@ echo "[demo-rsna] mim test mmdet $CONFIG --checkpoint $CKPT (held-out test split
 mim test mmdet "$CONFIG" --checkpoint "$CKPT" --work-dir "$WORK_DIR" --show-dir overlays \
   "${OPTS[@]}"
 
-echo "[demo-rsna] tools/rsna_submission.py on $ROOT/stage_2_test_images"
+echo "[demo-rsna] tools/rsna_thresholds.py: box score threshold chosen on the validation split"
+python tools/rsna_thresholds.py "$CONFIG" "$CKPT" --split val --out-dir "$WORK_DIR/thresholds" \
+  "${OPTS[@]}"
+THR=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['best']['score_thr'])" \
+  "$WORK_DIR/thresholds/thresholds.json")
+
+echo "[demo-rsna] tools/rsna_submission.py on $ROOT/stage_2_test_images (--score-thr $THR)"
 python tools/rsna_submission.py "$CONFIG" "$CKPT" --img-dir "$ROOT/stage_2_test_images" \
-  --out "$WORK_DIR/submission.csv" "${OPTS[@]}"
+  --out "$WORK_DIR/submission.csv" --score-thr "$THR" "${OPTS[@]}"
 
 python - "$WORK_DIR" <<'PY'
 import glob, json, os, sys
@@ -46,6 +53,8 @@ print(f"held-out synthetic RSNA (test split): rsna/mAP = {m.get('rsna/mAP', nan)
       f"{m.get('rsna/img_recall@0.5', nan):.3f}, precision@0.5 {m.get('rsna/img_precision@0.5', nan):.3f})")
 if overlays:
     print(f'{len(overlays)} overlays (ground truth | prediction) in {os.path.dirname(overlays[-1])}')
-print(f"Kaggle submission: {os.path.join(work_dir, 'submission.csv')}")
+print(f"threshold curves (validation split): {os.path.join(work_dir, 'thresholds', 'thresholds.png')}")
+print(f"Kaggle submission (boxes above the validation-chosen threshold): "
+      f"{os.path.join(work_dir, 'submission.csv')}")
 print('=' * 72)
 PY

@@ -17,13 +17,7 @@ import sys
 
 import numpy as np
 
-
-def float_range(spec: str):
-    """'0.5:0.95:0.05' -> [0.5, 0.55, ..., 0.95]; '0.3,0.5' -> [0.3, 0.5]."""
-    if ':' in spec:
-        start, stop, step = (float(x) for x in spec.split(':'))
-        return [round(v, 6) for v in np.arange(start, stop + step / 2, step)]
-    return [float(x) for x in spec.split(',')]
+from mmchest.arg_types import float_range
 
 
 def parse_args(argv=None):

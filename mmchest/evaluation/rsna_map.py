@@ -24,8 +24,8 @@ import numpy as np
 from .image_level import binary_stats
 
 __all__ = [
-    'RSNA_IOU_THRESHOLDS', 'box_iou', 'rsna_image_precision', 'rsna_per_image_precisions',
-    'rsna_map', 'image_level_detection_stats'
+    'RSNA_IOU_THRESHOLDS', 'box_iou', 'rsna_image_precision', 'count_greedy_matches',
+    'rsna_per_image_precisions', 'rsna_map', 'image_level_detection_stats'
 ]
 
 #: IoU thresholds of the RSNA metric, written as literals so that 0.5 and 0.75 are exact.
@@ -119,18 +119,36 @@ def rsna_image_precision(pred_boxes: np.ndarray,
     ious = box_iou(pb[order], gb)  # rows in matching order
     total = 0.0
     for t in ts:
-        matched = np.zeros(n_gt, dtype=bool)
-        tp = 0
-        for row in ious:
-            cand = np.where(~matched & (row > t), row, -1.0)
-            j = int(np.argmax(cand))
-            if cand[j] > t:
-                matched[j] = True
-                tp += 1
+        tp = count_greedy_matches(ious, t)
         fp = n_pred - tp
         fn = n_gt - tp
         total += tp / (tp + fp + fn)
     return total / len(ts)
+
+
+def count_greedy_matches(ious: np.ndarray, iou_thr: float) -> int:
+    """Number of true positives when predictions are matched greedily, in row order.
+
+    Args:
+        ious (np.ndarray): Shape (N, M) IoU of N predictions (rows, already in descending
+            score order) with M ground-truth boxes.
+        iou_thr (float): A prediction matches the still-unmatched ground-truth box with the
+            highest IoU, if that IoU is strictly greater than ``iou_thr``.
+
+    Returns:
+        int: How many ground-truth boxes were matched.
+    """
+    matched = np.zeros(ious.shape[1], dtype=bool)
+    tp = 0
+    for row in ious:
+        cand = np.where(~matched & (row > iou_thr), row, -1.0)
+        if cand.size == 0:
+            break
+        j = int(np.argmax(cand))
+        if cand[j] > iou_thr:
+            matched[j] = True
+            tp += 1
+    return tp
 
 
 def rsna_per_image_precisions(

@@ -1,4 +1,5 @@
-"""End to end as users run it: mim train -> mim test --checkpoint -> submission tool."""
+"""End to end as users run it: mim train -> mim test --checkpoint -> threshold and
+submission tools."""
 import csv
 import glob
 import json
@@ -63,6 +64,20 @@ def test_demo_train_test_and_submission(cli, rsna_root, tmp_path):
                 'rsna/img_f1@0.5', 'rsna/bbox_mAP'):
         assert key in metrics, key
     assert 0.0 <= metrics['rsna/img_recall@0.2'] <= 1.0
+
+    # threshold sweep on the validation split: JSON, plot, and the printed choice agree
+    thr_dir = tmp_path / 'thresholds'
+    proc = cli([sys.executable, 'tools/rsna_thresholds.py', DEMO, ckpt, '--out-dir', thr_dir,
+                '--thrs', '0.0,0.5,0.99', '--target-recall', '0.5', '--cfg-options', *opts])
+    sweep = json.load(open(thr_dir / 'thresholds.json'))
+    assert [r['score_thr'] for r in sweep['sweep']] == [0.0, 0.5, 0.99]
+    assert sweep['num_images'] == int(re.search(
+        r"\[split 'val', seed 0\]: \d+ rows -> (\d+) images", proc.stdout).group(1))
+    recalls = [r['img_recall'] for r in sweep['sweep']]
+    assert recalls == sorted(recalls, reverse=True)  # higher threshold, never more recall
+    best = sweep['best']
+    assert f"at score_thr={best['score_thr']:g}" in proc.stdout
+    assert (thr_dir / 'thresholds.png').stat().st_size > 0
 
     out = tmp_path / 'submission.csv'
     proc = cli([sys.executable, 'tools/rsna_submission.py', DEMO, ckpt,

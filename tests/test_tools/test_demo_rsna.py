@@ -25,5 +25,7 @@ def test_demo_rsna_script(cli, tmp_path):
     assert 'held-out synthetic RSNA (test split): rsna/mAP = ' in proc.stdout
     overlays = glob.glob(os.path.join(work_dir, '*', 'overlays', '*.png'))
     assert len(overlays) >= 1 and f'{len(overlays)} overlays' in proc.stdout
+    assert os.path.isfile(work_dir / 'thresholds' / 'thresholds.png')
+    assert 'tools/rsna_submission.py on ' in proc.stdout and '(--score-thr 0.' in proc.stdout
     rows = list(csv.reader(open(work_dir / 'submission.csv')))
     assert rows[0] == ['patientId', 'PredictionString'] and len(rows) == 1 + 3
