@@ -33,7 +33,9 @@ mim test mmseg "$CONFIG" --checkpoint "$CKPT" --work-dir "$WORK_DIR" \
 python - "$WORK_DIR" <<'PY'
 import glob, json, os, sys
 work_dir = sys.argv[1]
-runs = sorted(glob.glob(os.path.join(work_dir, '*', '*.json')), key=os.path.getmtime)
+# mmengine's metrics file: <work_dir>/<timestamp>/<timestamp>.json
+runs = sorted(glob.glob(os.path.join(work_dir, '[0-9]'*8 + '_' + '[0-9]'*6, '*.json')),
+              key=os.path.getmtime)
 metrics = json.load(open(runs[-1])) if runs else {}
 overlays = sorted(glob.glob(os.path.join(work_dir, 'overlays', '**', '*.png'), recursive=True))
 print()

@@ -43,7 +43,9 @@ python tools/rsna_submission.py "$CONFIG" "$CKPT" --img-dir "$ROOT/stage_2_test_
 python - "$WORK_DIR" <<'PY'
 import glob, json, os, sys
 work_dir = sys.argv[1]
-runs = sorted(glob.glob(os.path.join(work_dir, '*', '*.json')), key=os.path.getmtime)
+# mmengine's metrics file: <work_dir>/<timestamp>/<timestamp>.json
+runs = sorted(glob.glob(os.path.join(work_dir, '[0-9]'*8 + '_' + '[0-9]'*6, '*.json')),
+              key=os.path.getmtime)
 m = json.load(open(runs[-1])) if runs else {}
 overlays = sorted(glob.glob(os.path.join(work_dir, '*', 'overlays', '*.png')), key=os.path.getmtime)
 nan = float('nan')
