@@ -4,8 +4,8 @@
 # validation split -> Kaggle submission CSV.
 #   make demo-rsna       (or: bash tools/demo_rsna.sh after `make install`)
 # Environment: DEMO_NUM (training patients, default 400), WORK_DIR, RSNA_ROOT (data root,
-# default the config's datasets/synthetic/rsna), CFG_OPTIONS (extra --cfg-options, for all
-# three steps; the test suite uses it for a tiny schedule).
+# default the config's datasets/synthetic/rsna), CFG_OPTIONS (extra --cfg-options, for
+# every step; the test suite uses it for a tiny schedule).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/${VENV:-.venv}/bin:$PATH"
@@ -53,8 +53,9 @@ print('=' * 72)
 print(f"held-out synthetic RSNA (test split): rsna/mAP = {m.get('rsna/mAP', nan):.4f}  "
       f"(COCO bbox mAP {m.get('rsna/bbox_mAP', nan):.3f}; image-level recall@0.5 "
       f"{m.get('rsna/img_recall@0.5', nan):.3f}, precision@0.5 {m.get('rsna/img_precision@0.5', nan):.3f})")
-if overlays:
-    print(f'{len(overlays)} overlays (ground truth | prediction) in {os.path.dirname(overlays[-1])}')
+if overlays:  # this run's only
+    latest = os.path.dirname(overlays[-1])
+    print(f"{len(glob.glob(os.path.join(latest, '*.png')))} overlays (ground truth | prediction) in {latest}")
 print(f"threshold curves (validation split): {os.path.join(work_dir, 'thresholds', 'thresholds.png')}")
 print(f"Kaggle submission (boxes above the validation-chosen threshold): "
       f"{os.path.join(work_dir, 'submission.csv')}")
