@@ -1,6 +1,7 @@
 """RSNA Pneumonia Detection metric for mmdet: competition mAP, image-level stats, COCO bbox mAP.
 
-The maths lives in :mod:`mmchest.evaluation.rsna_map` (competition score, image-level stats);
+The maths lives in :mod:`mmchest.evaluation.rsna_map` (competition score, image-level stats)
+and :mod:`mmchest.evaluation.rsna_thresholds` (which boxes count at a score threshold);
 COCO bbox mAP is mmdet's own :class:`~mmdet.evaluation.CocoMetric`, fed in memory (no
 annotation json needed). This class only collects per-image arrays and reports.
 """
@@ -16,7 +17,8 @@ from mmengine.logging import MMLogger, print_log
 from mmdet.evaluation import CocoMetric
 from mmdet.registry import METRICS
 
-from ..evaluation.rsna_map import RSNA_IOU_THRESHOLDS, image_level_detection_stats, rsna_map
+from ..evaluation.rsna_map import RSNA_IOU_THRESHOLDS, image_level_detection_stats
+from ..evaluation.rsna_thresholds import image_max_scores, rsna_map_above
 
 __all__ = ['RSNAMetric']
 
@@ -119,13 +121,6 @@ class RSNAMetric(BaseMetric):
                 pred_boxes=boxes, pred_scores=scores, pred_labels=labels,
                 gt_boxes=self._ground_truth(sample)))
 
-    def _rsna_map(self, results: List[dict], score_thr: float) -> float:
-        items = []
-        for r in results:
-            keep = r['pred_scores'] > score_thr
-            items.append((r['pred_boxes'][keep], r['pred_scores'][keep], r['gt_boxes']))
-        return rsna_map(items, thresholds=self.iou_thrs)
-
     def _coco(self, results: List[dict]) -> Dict[str, float]:
         """COCO bbox metrics from mmdet's CocoMetric, fed the collected arrays."""
         metric = CocoMetric(ann_file=None, metric='bbox')
@@ -159,14 +154,14 @@ class RSNAMetric(BaseMetric):
             dict[str, float]: Metric name (without prefix) -> value.
         """
         out: Dict[str, float] = {}
-        out['mAP'] = self._rsna_map(results, self.score_thr)
+        items = [(r['pred_boxes'], r['pred_scores'], r['gt_boxes']) for r in results]
+        out['mAP'] = rsna_map_above(items, self.score_thr, self.iou_thrs)
         if self.score_thr_grid:
-            scores = [(self._rsna_map(results, t), t) for t in self.score_thr_grid]
+            scores = [(rsna_map_above(items, t, self.iou_thrs), t) for t in self.score_thr_grid]
             best, thr = max(scores, key=lambda s: (-math.inf if math.isnan(s[0]) else s[0]))
             out['best_mAP'] = best
             out['best_score_thr'] = thr
-        max_scores = np.array([r['pred_scores'].max() if len(r['pred_scores']) else 0.0
-                               for r in results], dtype=np.float64)
+        max_scores = image_max_scores(items)
         has_gt = np.array([len(r['gt_boxes']) > 0 for r in results], dtype=bool)
         for thr, stats in image_level_detection_stats(max_scores, has_gt,
                                                       self.image_thrs).items():

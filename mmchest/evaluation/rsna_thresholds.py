@@ -18,14 +18,38 @@ from .image_level import binary_stats
 from .rsna_map import (RSNA_IOU_THRESHOLDS, ImageResult, box_iou, count_greedy_matches,
                        rsna_map)
 
-__all__ = ['box_recall', 'score_threshold_sweep', 'highest_threshold_reaching']
+__all__ = ['keep_above', 'image_max_scores', 'rsna_map_above', 'box_recall',
+           'score_threshold_sweep', 'highest_threshold_reaching']
 
 
-def _kept(item: ImageResult, score_thr: float) -> ImageResult:
+def keep_above(item: ImageResult, score_thr: float) -> ImageResult:
+    """One image's ``(pred_boxes, pred_scores, gt_boxes)`` with only ``score > score_thr``."""
     boxes, scores, gt = item
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     keep = scores > score_thr
     return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)[keep], scores[keep], gt
+
+
+def image_max_scores(results: Sequence[ImageResult]) -> np.ndarray:
+    """Each image's highest box score (0.0 without boxes): its "has pneumonia" score."""
+    return np.array([np.max(s) if np.size(s) else 0.0 for _, s, _ in results],
+                    dtype=np.float64)
+
+
+def rsna_map_above(results: Sequence[ImageResult], score_thr: float,
+                   iou_thrs: Sequence[float] = RSNA_IOU_THRESHOLDS) -> float:
+    """The RSNA score when only boxes with ``score > score_thr`` are submitted.
+
+    Args:
+        results (Sequence[tuple]): Per image ``(pred_boxes (N,4), pred_scores (N,),
+            gt_boxes (M,4))``, xyxy pixels.
+        score_thr (float): Boxes with ``score > score_thr`` count.
+        iou_thrs (Sequence[float]): IoU thresholds. Defaults to :data:`RSNA_IOU_THRESHOLDS`.
+
+    Returns:
+        float: See :func:`mmchest.evaluation.rsna_map.rsna_map` (NaN when no image counts).
+    """
+    return rsna_map([keep_above(item, score_thr) for item in results], thresholds=iou_thrs)
 
 
 def box_recall(results: Sequence[ImageResult], score_thr: float,
@@ -44,7 +68,7 @@ def box_recall(results: Sequence[ImageResult], score_thr: float,
     """
     n_gt = n_tp = 0
     for item in results:
-        boxes, scores, gt = _kept(item, score_thr)
+        boxes, scores, gt = keep_above(item, score_thr)
         gt = np.asarray(gt, dtype=np.float64).reshape(-1, 4)
         n_gt += len(gt)
         if len(boxes) and len(gt):
@@ -76,11 +100,10 @@ def score_threshold_sweep(results: Sequence[ImageResult],
     results = list(results)
     has_gt = np.array([len(np.asarray(gt).reshape(-1, 4)) > 0 for _, _, gt in results],
                       dtype=bool)
-    max_scores = np.array([np.max(s) if np.size(s) else 0.0 for _, s, _ in results],
-                          dtype=np.float64)
+    max_scores = image_max_scores(results)
     rows = []
     for thr in (float(t) for t in score_thrs):
-        kept = [_kept(item, thr) for item in results]
+        kept = [keep_above(item, thr) for item in results]
         stats = binary_stats(max_scores, has_gt, thr)
         rows.append(dict(
             score_thr=thr,
