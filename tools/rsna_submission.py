@@ -63,40 +63,23 @@ def inference_pipeline(cfg) -> list:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from mmcv.transforms import Compose
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmengine.utils import ProgressBar
-    from mmdet.apis import init_detector
+
+    from mmchest.det.inference import load_detector, predict_batches
 
     paths = list_dicoms(args.img_dir)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    model = init_detector(cfg, args.checkpoint, device=args.device)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    pipeline = Compose(inference_pipeline(cfg))
+    model = load_detector(args.config, args.checkpoint, args.device, args.cfg_options)
+    pipeline = Compose(inference_pipeline(model.cfg))
 
-    import torch
     rows = []
     n_boxes = 0
-    bar = ProgressBar(len(paths), file=sys.stderr)
-    for start in range(0, len(paths), args.batch_size):
-        batch = [pipeline(dict(img_path=p, img_id=start + i))
-                 for i, p in enumerate(paths[start:start + args.batch_size])]
-        data = dict(inputs=[d['inputs'] for d in batch],
-                    data_samples=[d['data_samples'] for d in batch])
-        with torch.no_grad():
-            results = model.test_step(data)
-        for path, res in zip(paths[start:start + args.batch_size], results):
-            pred = res.pred_instances
-            text = format_prediction_string(pred.bboxes.cpu().numpy(),
-                                            pred.scores.cpu().numpy(),
-                                            score_thr=args.score_thr,
-                                            image_hw=tuple(res.ori_shape[:2]))
-            n_boxes += len(text.split()) // 5
-            rows.append((osp.splitext(osp.basename(path))[0], text))
-            bar.update()
-    sys.stderr.write('\n')
+    for i, res in predict_batches(model, lambda i: pipeline(dict(img_path=paths[i], img_id=i)),
+                                  range(len(paths)), args.batch_size):
+        pred = res.pred_instances
+        text = format_prediction_string(pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy(),
+                                        score_thr=args.score_thr,
+                                        image_hw=tuple(res.ori_shape[:2]))
+        n_boxes += len(text.split()) // 5
+        rows.append((osp.splitext(osp.basename(paths[i]))[0], text))
 
     out_dir = osp.dirname(osp.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)

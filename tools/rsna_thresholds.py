@@ -46,22 +46,10 @@ def parse_args(argv=None):
 
 def collect(model, dataset, n: int, batch_size: int):
     """``(pred_boxes, pred_scores, gt_boxes)`` per image, original-image xyxy pixels."""
-    import torch
-    from mmengine.dataset import pseudo_collate
-    from mmengine.utils import ProgressBar
-    results = []
-    bar = ProgressBar(n, file=sys.stderr)
-    for start in range(0, n, batch_size):
-        batch = pseudo_collate([dataset[i] for i in range(start, min(n, start + batch_size))])
-        with torch.no_grad():
-            samples = model.test_step(batch)
-        for sample in samples:
-            pred = sample.pred_instances
-            results.append((pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy(),
-                            sample.gt_instances.bboxes.cpu().numpy().reshape(-1, 4)))
-            bar.update()
-    sys.stderr.write('\n')
-    return results
+    from mmchest.det.inference import predict_batches
+    return [(s.pred_instances.bboxes.cpu().numpy(), s.pred_instances.scores.cpu().numpy(),
+             s.gt_instances.bboxes.cpu().numpy().reshape(-1, 4))
+            for _, s in predict_batches(model, dataset.__getitem__, range(n), batch_size)]
 
 
 def plot_curves(sweep, best, at_target, target: float, path: str, title: str) -> None:
@@ -95,20 +83,14 @@ def plot_curves(sweep, best, at_target, target: float, path: str, title: str) ->
 def main(argv=None) -> int:
     args = parse_args(argv)
     import mmchest  # noqa: F401  (registers the dataset and transforms; safe checkpoints)
-    from mmdet.apis import init_detector
     from mmdet.registry import DATASETS
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
+    from mmchest.det.inference import load_detector
     from mmchest.evaluation.rsna_thresholds import (highest_threshold_reaching,
                                                     score_threshold_sweep)
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    model = init_detector(cfg, args.checkpoint, device=args.device)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    dataset = DATASETS.build(copy.deepcopy(cfg[f'{args.split}_dataloader']['dataset']))
+    model = load_detector(args.config, args.checkpoint, args.device, args.cfg_options)
+    dataset = DATASETS.build(copy.deepcopy(model.cfg[f'{args.split}_dataloader']['dataset']))
     n = len(dataset) if args.max_images is None else min(args.max_images, len(dataset))
     results = collect(model, dataset, n, args.batch_size)
 
