@@ -4,15 +4,13 @@ from __future__ import annotations
 import os.path as osp
 from typing import Optional, Sequence
 
-import mmcv
-import numpy as np
 from mmdet.engine.hooks import DetVisualizationHook
 from mmdet.registry import HOOKS
 from mmdet.structures import DetDataSample
 from mmengine.runner import Runner
 from mmengine.utils import mkdir_or_exist
 
-from mmchest.transforms.loading import LoadDicomImageFromFile
+from mmchest.transforms.loading import LoadDicomImageFromFile, load_rgb
 
 
 @HOOKS.register_module()
@@ -33,14 +31,10 @@ class DicomDetVisualizationHook(DetVisualizationHook):
         super().__init__(*args, **kwargs)
         self._loader = LoadDicomImageFromFile(backend_args=self.backend_args)
 
-    def _read_rgb(self, img_path: str) -> np.ndarray:
-        img = self._loader({'img_path': img_path})['img']
-        return mmcv.bgr2rgb(img) if img.ndim == 3 else mmcv.gray2rgb(img)
-
     def _draw(self, name: str, sample: DetDataSample, step: int,
               out_file: Optional[str] = None) -> None:
         self._visualizer.add_datasample(
-            name, self._read_rgb(sample.img_path), data_sample=sample, show=self.show,
+            name, load_rgb(self._loader, sample.img_path), data_sample=sample, show=self.show,
             wait_time=self.wait_time, pred_score_thr=self.score_thr, out_file=out_file,
             step=step)
 

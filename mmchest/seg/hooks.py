@@ -4,13 +4,12 @@ from __future__ import annotations
 import os.path as osp
 from typing import Sequence
 
-import mmcv
 from mmengine.runner import Runner
 from mmseg.engine.hooks import SegVisualizationHook
 from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
 
-from mmchest.transforms.loading import LoadDicomImageFromFile
+from mmchest.transforms.loading import LoadDicomImageFromFile, load_rgb
 
 
 @HOOKS.register_module()
@@ -34,8 +33,7 @@ class DicomSegVisualizationHook(SegVisualizationHook):
             return
         if self.every_n_inner_iters(batch_idx, self.interval):
             for output in outputs:
-                img = self._loader({'img_path': output.img_path})['img']
-                img = mmcv.bgr2rgb(img) if img.ndim == 3 else mmcv.gray2rgb(img)
+                img = load_rgb(self._loader, output.img_path)
                 self._visualizer.add_datasample(
                     f'{mode}_{osp.splitext(osp.basename(output.img_path))[0]}', img,
                     data_sample=output, show=self.show, wait_time=self.wait_time,

@@ -18,7 +18,7 @@ from mmengine.registry import TRANSFORMS
 
 from mmchest.io.dicom import check_options, decode_dicom, has_dicom_prefix
 
-__all__ = ['LoadDicomImageFromFile']
+__all__ = ['LoadDicomImageFromFile', 'load_rgb']
 
 _COLOR_TYPES = ('color', 'grayscale', 'unchanged')
 
@@ -172,3 +172,14 @@ class LoadDicomImageFromFile(BaseTransform):
                 f"imdecode_backend='{self.imdecode_backend}', "
                 f'ignore_empty={self.ignore_empty}, '
                 f'backend_args={self.backend_args})')
+
+
+def load_rgb(loader: LoadDicomImageFromFile, img_path: str) -> np.ndarray:
+    """The radiograph at ``img_path`` as ``loader`` reads it, as an RGB uint8 array for drawing.
+
+    Used by the visualisation hooks, so overlays show exactly the pixels the model saw
+    before resizing (DICOM or PNG/JPEG alike).
+    """
+    img = loader({'img_path': img_path})['img']
+    return mmcv.bgr2rgb(img) if img.ndim == 3 else mmcv.gray2rgb(img)
+

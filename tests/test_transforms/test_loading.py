@@ -206,3 +206,16 @@ def test_mmseg_and_mmdet_scopes(tmp_path, gray):
         transform = registry.build(dict(type='LoadDicomImageFromFile'))
         assert type(transform) is LoadDicomImageFromFile
         assert load(transform, dcm)['img'].shape == (12, 9, 3)
+
+
+def test_load_rgb_for_drawing(tmp_path, gray):
+    from mmchest.transforms.loading import load_rgb
+    rgb = np.zeros((2, 2, 3), np.uint8)
+    rgb[0, 0] = (255, 0, 0)  # red
+    dcm = write_dicom(tmp_path / 'rgb.dcm', rgb)
+    assert tuple(load_rgb(LoadDicomImageFromFile(), str(dcm))[0, 0]) == (255, 0, 0)
+    grey = write_dicom(tmp_path / 'grey.dcm', gray)
+    for color_type in ('color', 'grayscale'):
+        img = load_rgb(LoadDicomImageFromFile(color_type=color_type), str(grey))
+        assert img.shape == gray.shape + (3, )
+        assert all(np.array_equal(img[..., c], gray) for c in range(3))
