@@ -283,8 +283,9 @@ class Predictor:
             self.model = load_segmentor(config, checkpoint, device=self.device,
                                         cfg_options=cfg_options)
         else:
-            from mmdet.apis import init_detector
-            self.model = init_detector(cfg, checkpoint, device=self.device)
+            from mmchest.det.inference import load_detector
+            self.model = load_detector(config, checkpoint, device=self.device,
+                                       cfg_options=cfg_options)
         init_default_scope(scope)
         pipeline = cfg.get('test_pipeline') or cfg.test_dataloader.dataset.pipeline
         steps = Compose(inference_pipeline(pipeline)).transforms
