@@ -307,8 +307,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'folder) or after the SOPInstanceUID (flat) (default: %(default)s)')
     parser.add_argument('--size', type=int, default=None,
                         help='resize so the longer side is this many pixels')
-    parser.add_argument('--norm', choices=('none', 'minmax', 'percentile', 'window'),
-                        default='none', help='DICOM intensity mapping (see read_dicom)')
+    parser.add_argument('--norm', choices=('auto', 'none', 'minmax', 'percentile', 'window'),
+                        default='auto',
+                        help='DICOM intensity mapping (see read_dicom; default: %(default)s, '
+                        'as a viewer shows it: 8-bit files bit-identical, deeper ones '
+                        'through their VOI LUT / window)')
     parser.add_argument('--window', type=float, nargs=2, metavar=('CENTER', 'WIDTH'),
                         help="window for --norm window (default: the file's tags)")
     parser.add_argument('--percentiles', type=float, nargs=2, metavar=('LOW', 'HIGH'),

@@ -33,19 +33,23 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import get_frame
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_dataset
-from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
-from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
+from pydicom.pixels import (apply_color_lut, apply_modality_lut, apply_voi_lut, get_decoder,
+                            pixel_array)
+from pydicom.uid import (UID, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
                          ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaseline8Bit)
+
+from mmchest.io.display import (apply_lut, apply_window, lut_domain, percentile_window,
+                                weighted_percentiles)
 
 __all__ = [
     'DicomReadError', 'read_dicom', 'read_dicom_meta', 'decode_dicom', 'has_dicom_prefix',
-    'check_options', 'normalize', 'parse_age',
+    'check_options', 'normalize', 'parse_age', 'is_color',
     'NORM_MODES', 'META_KEYS', 'MAX_AGE_YEARS'
 ]
 
-NormMode = Literal['none', 'minmax', 'percentile', 'window']
-#: Accepted values of ``norm``.
-NORM_MODES: tuple[str, ...] = ('none', 'minmax', 'percentile', 'window')
+NormMode = Literal['auto', 'none', 'minmax', 'percentile', 'window']
+#: Accepted values of ``norm``; ``'auto'`` (the default) shows the image as a viewer does.
+NORM_MODES: tuple[str, ...] = ('auto', 'none', 'minmax', 'percentile', 'window')
 #: Keys of the metadata dict returned by :func:`read_dicom` / :func:`read_dicom_meta`.
 META_KEYS: tuple[str, ...] = ('ViewPosition', 'PatientSex', 'PatientAge', 'PixelSpacing',
                               'Rows', 'Columns', 'Modality', 'PhotometricInterpretation',
@@ -122,6 +126,8 @@ def normalize(arr: np.ndarray,
               percentiles: tuple[float, float] = (0.5, 99.5)) -> np.ndarray:
     """Map intensities to the 0..255 display range.
 
+    ``'auto'`` is not an array mode: it needs the DICOM header (see :func:`read_dicom`).
+
     - ``'none'``: ``arr`` returned unchanged.
     - ``'minmax'``: the multi-expert pneumonia dataset authors' recipe,
       ``img / img.max() * 255``, clipped to [0, 255] (negative values -> 0);
@@ -149,6 +155,9 @@ def normalize(arr: np.ndarray,
     """
     if mode == 'none':
         return arr
+    if mode == 'auto':
+        raise ValueError("norm='auto' reads the DICOM header (VOI LUT, window, photometric "
+                         'interpretation); use read_dicom/decode_dicom, not normalize()')
     if mode == 'minmax':
         img = arr.astype(np.float64)
         peak = float(img.max()) if img.size else 0.0
@@ -193,7 +202,7 @@ def _check_window(window: Any) -> tuple[float, float]:
 
 
 def check_options(*,
-                  norm: str = 'none',
+                  norm: str = 'auto',
                   window: Any = None,
                   percentiles: Any = (0.5, 99.5),
                   voi_lut: bool = False,
@@ -566,7 +575,7 @@ def read_dicom_meta(path: str | os.PathLike) -> dict[str, Any]:
 
 def read_dicom(path: str | os.PathLike,
                *,
-               norm: NormMode = 'none',
+               norm: NormMode = 'auto',
                window: tuple[float, float] | None = None,
                percentiles: tuple[float, float] = (0.5, 99.5),
                voi_lut: bool = False,
@@ -575,16 +584,28 @@ def read_dicom(path: str | os.PathLike,
                frame: Literal['first', 'error'] = 'first') -> tuple[np.ndarray, dict]:
     """Read one DICOM image.
 
-    Order of operations: decode -> modality LUT (Rescale Slope/Intercept or Modality LUT
-    Sequence; greyscale only) -> VOI LUT if ``voi_lut`` -> :func:`normalize` with ``norm``
-    -> MONOCHROME1 inversion -> ``dtype`` -> ``channels``.
+    The default, ``norm='auto'``, shows any single-frame radiograph as a viewer does:
 
-    The defaults (``norm='none'``, ``dtype='uint8'``, ``channels=1``) return an 8-bit
-    MONOCHROME2 file's pixel data bit-identical (e.g. SIIM-ACR / RSNA Kaggle JPEG files
-    match a lossless PNG export of their pixels). With ``norm='none'`` and ``dtype='uint8'``
-    a file whose representable range (BitsStored, PixelRepresentation, rescale) does not fit
-    0..255 raises rather than being silently clipped; the decision depends on the header,
-    not on the pixel values, so it is the same for every file of a dataset.
+    - 8-bit unsigned greyscale without a modality transform (SIIM-ACR / RSNA Kaggle files,
+      most exports) is returned bit-identical to its pixel data (MONOCHROME1 as ``255 - v``),
+      on the libjpeg-turbo fast path for JPEG Baseline; a lossless PNG export of the pixels
+      reads the same;
+    - deeper or signed greyscale (10-16 bit CR/DX, CT, MR, RT dose): modality LUT (Rescale
+      Slope/Intercept or Modality LUT Sequence), then the header's VOI LUT Sequence (first
+      item), else its first Window Center/Width (with its VOI LUT Function, PS3.3
+      C.11.2.1.2), else a window between the ``percentiles`` of the image, onto 0..255
+      (rounded); MONOCHROME1 inverted afterwards so air is dark. For 8/16-bit integer data
+      this is one lookup table per file, cheaper than pydicom's float pipeline;
+    - colour: RGB/YBR as RGB (more than 8 bits scaled to 0..255); PALETTE COLOR through its
+      palette LUT to RGB (with every ``norm``).
+
+    The other modes are explicit choices. Order of operations: decode -> modality LUT
+    (greyscale only) -> VOI LUT if ``voi_lut`` -> :func:`normalize` with ``norm`` ->
+    MONOCHROME1 inversion -> ``dtype`` -> ``channels``. With ``norm='none'`` and
+    ``dtype='uint8'`` a file whose representable range (BitsStored, PixelRepresentation,
+    rescale) does not fit 0..255 raises rather than being silently clipped; the decision
+    depends on the header, not on the pixel values, so it is the same for every file of a
+    dataset.
 
     MONOCHROME1 (low values displayed white) is inverted last so bone is bright: normalised
     outputs become ``255 - out``; with ``norm='none'`` values are reflected within their
@@ -596,21 +617,24 @@ def read_dicom(path: str | os.PathLike,
 
     Args:
         path (str | os.PathLike): The DICOM file.
-        norm (str): ``'none'`` (modality-LUT values as they are), ``'minmax'``
-            (``img / img.max() * 255``, the multi-expert dataset recipe), ``'percentile'``
-            or ``'window'``; see :func:`normalize`. Defaults to 'none'.
+        norm (str): ``'auto'`` (as a viewer shows it, see above), ``'none'``
+            (modality-LUT values as they are), ``'minmax'`` (``img / img.max() * 255``, the
+            multi-expert dataset recipe), ``'percentile'`` or ``'window'``; see
+            :func:`normalize`. Defaults to 'auto'.
         window (tuple[float, float], optional): ``(center, width)`` for ``norm='window'``,
             in modality-LUT units; None uses the first WindowCenter / WindowWidth of the
             file. Defaults to None.
-        percentiles (tuple[float, float]): Clip percentiles for ``norm='percentile'``.
-            Defaults to (0.5, 99.5).
+        percentiles (tuple[float, float]): Clip percentiles for ``norm='percentile'``, and
+            the fallback window of ``norm='auto'``. Defaults to (0.5, 99.5).
         voi_lut (bool): Apply the file's VOI LUT Sequence or WindowCenter/Width (pydicom's
             ``apply_voi_lut``, output in the modality value range) before ``norm``. Not
-            allowed with ``norm='window'``. Defaults to False.
+            allowed with ``norm='window'``; ``norm='auto'`` always applies the header's VOI.
+            Defaults to False.
         dtype (str): ``'uint8'`` or ``'float32'``. Normalised modes give 0..255 in both
             (uint8 truncates like ``astype(np.uint8)``, which is the minmax recipe's
             quantisation; float32 keeps the fraction); ``norm='none'`` with ``'float32'``
-            gives the raw modality-LUT values. Defaults to 'uint8'.
+            gives the raw modality-LUT values; ``norm='auto'`` rounds to uint8 or keeps
+            the unrounded 0..255 values in float32. Defaults to 'uint8'.
         channels (int): 1 -> HxW (like ``cv2.IMREAD_GRAYSCALE``); 3 -> HxWx3 (greyscale
             replicated, colour as RGB). Defaults to 1.
         frame (str): Multi-frame files: ``'first'`` decodes frame 0 only, ``'error'``
@@ -622,9 +646,10 @@ def read_dicom(path: str | os.PathLike,
     Raises:
         ValueError: Invalid argument (checked before the file is opened).
         DicomReadError: Missing, non-DICOM, truncated or corrupt file, no pixel data,
-            unsupported photometric interpretation, undecodable transfer syntax, a
-            multi-frame file with ``frame='error'``, no window for ``norm='window'``, or
-            values that do not fit uint8 with ``norm='none'``.
+            unsupported photometric interpretation, a transfer syntax without an installed
+            decoder (the message names it and the packages that provide one), a multi-frame
+            file with ``frame='error'``, no window for ``norm='window'``, or values that do
+            not fit uint8 with ``norm='none'``.
     """
     check_options(norm=norm, window=window, percentiles=percentiles, voi_lut=voi_lut,
                   dtype=dtype, channels=channels, frame=frame)
@@ -636,7 +661,7 @@ def read_dicom(path: str | os.PathLike,
 def decode_dicom(data: bytes,
                  *,
                  name: str | os.PathLike = '<bytes>',
-                 norm: NormMode = 'none',
+                 norm: NormMode = 'auto',
                  window: tuple[float, float] | None = None,
                  percentiles: tuple[float, float] = (0.5, 99.5),
                  voi_lut: bool = False,
@@ -673,9 +698,31 @@ def decode_dicom(data: bytes,
         raise
     except Exception as exc:  # noqa: BLE001 - every decoder failure becomes DicomReadError
         tsyntax = ds.file_meta.get('TransferSyntaxUID', 'unknown')
+        missing = _missing_decoder(tsyntax)
+        if missing:
+            raise DicomReadError(name, f'cannot decode pixel data: {missing}') from None
         raise DicomReadError(
             name, f'cannot decode pixel data (transfer syntax {tsyntax}: '
             f'{type(exc).__name__}: {_scrub(str(exc), ds)})') from None
+
+
+def _missing_decoder(tsyntax: Any) -> str | None:
+    """Why pydicom has no decoder for ``tsyntax`` here, or None if it has one."""
+    try:
+        uid = UID(str(tsyntax))
+        label = f'{uid.name} ({uid})' if uid.name != str(uid) else str(uid)
+    except Exception:  # noqa: BLE001
+        return f'unknown transfer syntax {tsyntax!r}'
+    if not uid.is_transfer_syntax:
+        return f'{label} is not a known transfer syntax'
+    try:
+        decoder = get_decoder(uid)
+    except NotImplementedError:
+        return f'no decoder exists for transfer syntax {label} (pydicom has none)'
+    if decoder.is_available:
+        return None
+    needs = '; '.join(decoder.missing_dependencies) or 'an extra package'
+    return f'no installed decoder for transfer syntax {label}: install one of: {needs}'
 
 
 def has_dicom_prefix(data: bytes) -> bool:
@@ -707,8 +754,8 @@ def _read_pixels(path: str | os.PathLike, parsed: _Parsed, norm: str,
     samples = ints['SamplesPerPixel'] or 1
     if samples not in (1, 3):
         raise DicomReadError(path, f'unsupported SamplesPerPixel {samples}')
-    if photometric == 'PALETTE COLOR' or (samples == 1 and photometric not in (
-            'MONOCHROME1', 'MONOCHROME2', '')):
+    if samples == 1 and photometric not in ('MONOCHROME1', 'MONOCHROME2', 'PALETTE COLOR',
+                                            ''):
         raise DicomReadError(path, f'unsupported PhotometricInterpretation {photometric!r}')
     n_frames = ints['NumberOfFrames'] or 1
     if n_frames > 1 and frame == 'error':
@@ -727,7 +774,14 @@ def _read_pixels(path: str | os.PathLike, parsed: _Parsed, norm: str,
         arr = pixel_array(ds, index=0 if n_frames > 1 else None)
     if arr.ndim != (2 if samples == 1 else 3):
         raise DicomReadError(path, f'decoded array has unexpected shape {arr.shape}')
+    if photometric == 'PALETTE COLOR':
+        arr = _palette_to_rgb(path, ds, arr)
     color = arr.ndim == 3
+    if norm == 'auto':
+        img = _display_color(ints, arr) if color else _display_grey(
+            ds, ints, arr, percentiles, photometric == 'MONOCHROME1', dtype == 'uint8')
+        img = img.astype(np.float32 if dtype == 'float32' else np.uint8, copy=False)
+        return _to_channels(img, channels, color), meta
 
     if color:
         lo, hi = _value_range(ints, arr)
@@ -758,8 +812,124 @@ def _read_pixels(path: str | os.PathLike, parsed: _Parsed, norm: str,
         if invert:
             img = np.float32(lo + hi) - img
 
+    return _to_channels(img, channels, color), meta
+
+
+def _to_channels(img: np.ndarray, channels: int, color: bool) -> np.ndarray:
     if channels == 3 and not color:
-        img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_GRAY2RGB)
-    elif channels == 1 and color:
-        img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
-    return img, meta
+        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_GRAY2RGB)
+    if channels == 1 and color:
+        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
+    return img
+
+
+def is_color(meta: dict) -> bool:
+    """Whether :func:`read_dicom` returns colour (RGB) for a file with this metadata.
+
+    Args:
+        meta (dict): Metadata from :func:`read_dicom` / :func:`read_dicom_meta`.
+
+    Returns:
+        bool: True for SamplesPerPixel 3 (RGB/YBR) and PALETTE COLOR files.
+    """
+    return meta.get('SamplesPerPixel') == 3 or \
+        meta.get('PhotometricInterpretation') == 'PALETTE COLOR'
+
+
+def _palette_to_rgb(path: str | os.PathLike, ds: Dataset, arr: np.ndarray) -> np.ndarray:
+    """PALETTE COLOR indices through the palette LUTs to 8-bit RGB."""
+    try:
+        rgb = apply_color_lut(arr, ds)
+        bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+    except Exception as exc:  # noqa: BLE001
+        raise DicomReadError(path, f'PALETTE COLOR without a usable palette '
+                             f'({type(exc).__name__}: {_scrub(str(exc), ds)})') from None
+    if rgb.dtype == np.uint8:
+        return rgb
+    return np.rint(rgb.astype(np.float64) * (255 / (2**bits - 1))).clip(0, 255).astype(np.uint8)
+
+
+def _display_color(ints: dict[str, int | None], arr: np.ndarray) -> np.ndarray:
+    """``norm='auto'`` for colour: 8-bit as it is, deeper samples scaled to 0..255."""
+    if arr.dtype == np.uint8:
+        return arr
+    bits = min(ints['BitsStored'] or arr.dtype.itemsize * 8, arr.dtype.itemsize * 8)
+    return np.rint(arr.astype(np.float64) * (255 / (2**bits - 1))).clip(0, 255)
+
+
+def _display_grey(ds: Dataset, ints: dict[str, int | None], arr: np.ndarray,
+                  percentiles: tuple[float, float], invert: bool,
+                  rounded: bool) -> np.ndarray:
+    """``norm='auto'`` for greyscale.
+
+    Returns the pixel data itself (uint8) for the 8-bit passthrough, otherwise float display
+    values in [0, 255], rounded to integers when ``rounded`` (for a uint8 result).
+    """
+    if (arr.dtype == np.uint8 and ints['BitsStored'] in (8, None)
+            and ints['PixelRepresentation'] in (0, None) and not _has_modality_transform(ds)):
+        return 255 - arr if invert else arr  # bit-identical: nothing for a viewer to do
+    domain = lut_domain(arr.dtype)
+    if domain is None:  # float or 32-bit data: map every pixel
+        values = _modality(ds, ints, arr)[0].astype(np.float64, copy=False)
+        shown = _voi_display(ds, values, lambda: _image_percentiles(values, percentiles))
+        shown = np.rint(shown) if rounded else shown
+        return 255 - shown if invert else shown
+    # 8/16-bit integers: evaluate the mapping once per possible stored value.
+    values = _modality(ds, ints, domain)[0].astype(np.float64, copy=False)
+
+    def histogram_percentiles() -> tuple[float, float]:
+        index = arr.astype(f'={arr.dtype.kind}{arr.dtype.itemsize}', copy=False).view(
+            f'=u{arr.dtype.itemsize}')
+        counts = np.bincount(index.ravel(), minlength=domain.size)
+        lo, hi = weighted_percentiles(values, counts, percentiles)
+        if not hi > lo:  # e.g. a binary image that is mostly 0: use the values present
+            lo, hi = weighted_percentiles(values, counts, (0, 100))
+        return float(lo), float(hi)
+
+    lut = _voi_display(ds, values, histogram_percentiles)
+    lut = np.rint(lut) if rounded else lut
+    if invert:
+        lut = 255 - lut
+    return apply_lut(lut.astype(np.float32), arr)
+
+
+def _has_modality_transform(ds: Dataset) -> bool:
+    if 'ModalityLUTSequence' in ds and ds.ModalityLUTSequence:
+        return True
+    return (_float_tag(ds, 'RescaleSlope', 1.0), _float_tag(ds, 'RescaleIntercept', 0.0)) \
+        != (1.0, 0.0)
+
+
+def _image_percentiles(values: np.ndarray,
+                       percentiles: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = np.percentile(values, percentiles)
+    if not hi > lo:
+        lo, hi = values.min(), values.max()
+    return float(lo), float(hi)
+
+
+def _voi_display(ds: Dataset, values: np.ndarray, fallback) -> np.ndarray:
+    """Modality-LUT ``values`` -> 0..255 through the header's VOI, else ``fallback()``'s window.
+
+    VOI LUT Sequence (first item) first, then the first Window Center/Width with the VOI LUT
+    Function; a malformed VOI LUT or window falls through to the next option, as viewers do.
+    """
+    if 'VOILUTSequence' in ds and ds.VOILUTSequence:
+        try:
+            item = ds.VOILUTSequence[0]
+            bits = int(item.LUTDescriptor[2])
+            out = apply_voi_lut(np.rint(values).astype(np.int64), ds, index=0,
+                                prefer_lut=True)
+            if out.shape == values.shape and 1 <= bits <= 16:
+                return out.astype(np.float64) * (255 / (2**bits - 1))
+        except Exception:  # noqa: BLE001 - fall back to the window / percentiles
+            pass
+    window = _tag_window(ds)
+    if window is not None:
+        function = _raw_text(ds, 'VOILUTFunction') or 'LINEAR'
+        try:
+            return apply_window(values, window[0], window[1], function)
+        except ValueError:  # e.g. a LINEAR width below 1
+            pass
+    lo, hi = fallback()
+    return percentile_window(values, lo, hi)

@@ -16,7 +16,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 
-from mmchest.io.dicom import check_options, decode_dicom, has_dicom_prefix
+from mmchest.io.dicom import check_options, decode_dicom, has_dicom_prefix, is_color
 
 __all__ = ['LoadDicomImageFromFile', 'load_rgb']
 
@@ -32,11 +32,15 @@ class LoadDicomImageFromFile(BaseTransform):
     ...) goes through ``mmcv.imfrombytes`` exactly as in ``LoadImageFromFile``, so one
     pipeline serves both a DICOM layout and a PNG-export layout of the same dataset.
 
-    DICOM pixels go through :func:`mmchest.io.dicom.decode_dicom`: modality LUT, optional
-    VOI LUT, ``norm``, MONOCHROME1 inversion (bone bright). With the defaults an 8-bit
-    MONOCHROME2 file (SIIM-ACR, RSNA Kaggle) loads bit-identical to its pixel data and to a
-    PNG export read by ``LoadImageFromFile``. Files with more than 8 bits need a ``norm``
-    (or ``to_float32=True`` for raw values); otherwise loading raises ``DicomReadError``.
+    DICOM pixels go through :func:`mmchest.io.dicom.decode_dicom`. The default
+    ``norm='auto'`` loads any single-frame radiograph as a viewer shows it: an 8-bit
+    MONOCHROME2 file (SIIM-ACR, RSNA Kaggle) bit-identical to its pixel data and to a PNG
+    export read by ``LoadImageFromFile``; 10-16 bit or signed data (hospital CR/DX) through
+    the modality LUT and the header's VOI LUT / window (else a percentile window) to 0..255;
+    MONOCHROME1 inverted so air is dark; RGB/YBR and PALETTE COLOR as colour. The other
+    ``norm`` values are explicit choices (``norm='none'`` with ``to_float32=True`` gives the
+    raw modality-LUT values). Files that cannot be decoded raise ``DicomReadError`` naming
+    the file and the reason (e.g. the missing decoder).
 
     Required Keys:
 
@@ -62,13 +66,13 @@ class LoadDicomImageFromFile(BaseTransform):
             data preprocessors expect; ``'grayscale'``: HxW; ``'unchanged'``: HxW for
             greyscale DICOM, HxWx3 BGR for colour DICOM (non-DICOM files: as
             ``mmcv.imfrombytes``). Defaults to 'color'.
-        norm (str): DICOM intensity mapping, one of ``'none'``, ``'minmax'``
-            (``img / img.max() * 255``), ``'percentile'``, ``'window'``; see
-            :func:`mmchest.io.dicom.normalize`. Defaults to 'none'.
+        norm (str): DICOM intensity mapping: ``'auto'`` (as a viewer shows it, see above),
+            ``'none'``, ``'minmax'`` (``img / img.max() * 255``), ``'percentile'``,
+            ``'window'``; see :func:`mmchest.io.dicom.read_dicom`. Defaults to 'auto'.
         window (tuple[float, float], optional): ``(center, width)`` for ``norm='window'``;
             None uses the file's WindowCenter/WindowWidth. Defaults to None.
-        percentiles (tuple[float, float]): Clip percentiles for ``norm='percentile'``.
-            Defaults to (0.5, 99.5).
+        percentiles (tuple[float, float]): Clip percentiles for ``norm='percentile'`` and
+            the fallback window of ``norm='auto'``. Defaults to (0.5, 99.5).
         voi_lut (bool): Apply the file's VOI LUT / window before ``norm``. Defaults to False.
         frame (str): Multi-frame DICOM: ``'first'`` or ``'error'``. Defaults to 'first'.
         dicom_suffixes (tuple[str, ...]): Lower-case name endings always read as DICOM
@@ -84,7 +88,7 @@ class LoadDicomImageFromFile(BaseTransform):
     def __init__(self,
                  to_float32: bool = False,
                  color_type: str = 'color',
-                 norm: str = 'none',
+                 norm: str = 'auto',
                  window: Optional[tuple[float, float]] = None,
                  percentiles: tuple[float, float] = (0.5, 99.5),
                  voi_lut: bool = False,
@@ -137,7 +141,7 @@ class LoadDicomImageFromFile(BaseTransform):
             if self._is_dicom(filename, data):
                 img, meta = decode_dicom(data, name=filename, **self._decode_kwargs)
                 if img.ndim == 3:
-                    if meta['SamplesPerPixel'] == 3:
+                    if is_color(meta):
                         img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)  # mmcv's channel order
                     elif self.color_type == 'unchanged':
                         img = np.ascontiguousarray(img[..., 0])

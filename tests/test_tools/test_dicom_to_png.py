@@ -47,7 +47,7 @@ def dicom_dir(tmp_path):
     write_dicom(src / 'a.dcm', _image(0), sop_instance_uid='1.2.3.1')
     write_dicom(src / 'nested' / 'b.dcm', _image(1), compressed=False,
                 sop_instance_uid='1.2.3.2')
-    # 12-bit, MONOCHROME1: needs a norm to fit 8 bits
+    # 12-bit, MONOCHROME1: the default norm='auto' windows and inverts it
     write_dicom(src / 'c12.dcm', _image(2), compressed=False, bits_stored=12,
                 photometric='MONOCHROME1', sop_instance_uid='1.2.3.3')
     (src / 'broken.dcm').write_bytes(b'not a dicom')
@@ -67,11 +67,12 @@ def test_mirror_layout_lossless_metadata_free(tool, dicom_dir, tmp_path, repo_ro
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
     assert proc.returncode == 3
     err = proc.stderr
-    # broken file and the 12-bit file (no --norm) are reported, the run went on
-    assert 'broken.dcm' in err and 'c12.dcm' in err and '4/4' in err
+    # the broken file is reported, the run went on; the 12-bit file converts by default
+    assert 'broken.dcm' in err and 'c12.dcm' not in err and '4/4' in err
     assert sorted(str(p.relative_to(out)) for p in out.rglob('*.png')) == \
-        ['a.png', 'nested/b.png']
-    for rel, src in (('a.png', 'a.dcm'), ('nested/b.png', 'nested/b.dcm')):
+        ['a.png', 'c12.png', 'nested/b.png']
+    for rel, src in (('a.png', 'a.dcm'), ('nested/b.png', 'nested/b.dcm'),
+                     ('c12.png', 'c12.dcm')):
         png = cv2.imread(str(out / rel), cv2.IMREAD_UNCHANGED)
         np.testing.assert_array_equal(png, read_dicom(dicom_dir / src)[0])
         assert png_chunks(out / rel) == ['IHDR', 'IDAT', 'IEND']  # no text/time chunks
