@@ -778,9 +778,10 @@ def _read_pixels(path: str | os.PathLike, parsed: _Parsed, norm: str,
         arr = _palette_to_rgb(path, ds, arr)
     color = arr.ndim == 3
     if norm == 'auto':
+        out_dtype = np.float32 if dtype == 'float32' else np.uint8
         img = _display_color(ints, arr) if color else _display_grey(
-            ds, ints, arr, percentiles, photometric == 'MONOCHROME1', dtype == 'uint8')
-        img = img.astype(np.float32 if dtype == 'float32' else np.uint8, copy=False)
+            ds, ints, arr, percentiles, photometric == 'MONOCHROME1', out_dtype)
+        img = img.astype(out_dtype, copy=False)
         return _to_channels(img, channels, color), meta
 
     if color:
@@ -859,26 +860,32 @@ def _display_color(ints: dict[str, int | None], arr: np.ndarray) -> np.ndarray:
 
 def _display_grey(ds: Dataset, ints: dict[str, int | None], arr: np.ndarray,
                   percentiles: tuple[float, float], invert: bool,
-                  rounded: bool) -> np.ndarray:
+                  out_dtype: type) -> np.ndarray:
     """``norm='auto'`` for greyscale.
 
-    Returns the pixel data itself (uint8) for the 8-bit passthrough, otherwise float display
-    values in [0, 255], rounded to integers when ``rounded`` (for a uint8 result).
+    Returns the pixel data itself (uint8) for the 8-bit passthrough, otherwise display
+    values in [0, 255]: rounded to integers for a uint8 ``out_dtype``, unrounded for float32.
+    The fallback percentiles are taken over every pixel of images up to
+    :data:`_PERCENTILE_SAMPLES` pixels, and over a regular grid of about that many pixels
+    (every k-th row and column) for larger ones.
     """
+    rounded = out_dtype == np.uint8
     if (arr.dtype == np.uint8 and ints['BitsStored'] in (8, None)
             and ints['PixelRepresentation'] in (0, None) and not _has_modality_transform(ds)):
         return 255 - arr if invert else arr  # bit-identical: nothing for a viewer to do
     domain = lut_domain(arr.dtype)
     if domain is None:  # float or 32-bit data: map every pixel
         values = _modality(ds, ints, arr)[0].astype(np.float64, copy=False)
-        shown = _voi_display(ds, values, lambda: _image_percentiles(values, percentiles))
+        shown = _voi_display(
+            ds, values, lambda: _image_percentiles(_grid_sample(values), percentiles))
         shown = np.rint(shown) if rounded else shown
         return 255 - shown if invert else shown
     # 8/16-bit integers: evaluate the mapping once per possible stored value.
     values = _modality(ds, ints, domain)[0].astype(np.float64, copy=False)
 
     def histogram_percentiles() -> tuple[float, float]:
-        index = arr.astype(f'={arr.dtype.kind}{arr.dtype.itemsize}', copy=False).view(
+        sample = _grid_sample(arr)
+        index = sample.astype(f'={arr.dtype.kind}{arr.dtype.itemsize}', copy=False).view(
             f'=u{arr.dtype.itemsize}')
         counts = np.bincount(index.ravel(), minlength=domain.size)
         lo, hi = weighted_percentiles(values, counts, percentiles)
@@ -890,7 +897,18 @@ def _display_grey(ds: Dataset, ints: dict[str, int | None], arr: np.ndarray,
     lut = np.rint(lut) if rounded else lut
     if invert:
         lut = 255 - lut
-    return apply_lut(lut.astype(np.float32), arr)
+    return apply_lut(lut.astype(out_dtype), arr)
+
+
+#: Above this many pixels, ``norm='auto'`` takes its fallback percentiles on a grid sample.
+_PERCENTILE_SAMPLES = 2**18
+
+
+def _grid_sample(img: np.ndarray) -> np.ndarray:
+    """Every k-th row and column, k chosen so that about _PERCENTILE_SAMPLES pixels remain."""
+    step = int(np.sqrt(img.size / _PERCENTILE_SAMPLES)) if img.size > _PERCENTILE_SAMPLES \
+        else 1
+    return img[::step, ::step] if step > 1 else img
 
 
 def _has_modality_transform(ds: Dataset) -> bool:
