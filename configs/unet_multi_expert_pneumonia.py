@@ -29,4 +29,6 @@ model = dict(
 
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000,
-                    save_best='expert/dice_majority', rule='greater', max_keep_ckpts=3))
+                    save_best='expert/dice_majority', rule='greater', max_keep_ckpts=3),
+    # `mim test ... --show-dir DIR` draws every test image (mmseg's hook: one in fifty)
+    visualization=dict(type='DicomSegVisualizationHook'))

@@ -20,11 +20,17 @@ class DicomSegVisualizationHook(SegVisualizationHook):
     ``mim test ... --show-dir`` fails on the SIIM download. This hook loads the image with
     ``LoadDicomImageFromFile`` (the same reader as the pipelines) and draws the ground truth
     and the prediction side by side, as mmseg's visualizer does. Arguments as in
-    :class:`mmseg.engine.hooks.SegVisualizationHook`.
+    :class:`mmseg.engine.hooks.SegVisualizationHook`, except that ``interval`` defaults to 1:
+    ``mim test ... --show-dir DIR`` draws every test image (mmseg's default of 50 drew one
+    in fifty). Drawing stays off during training unless ``draw=True``.
+
+    Args:
+        interval (int): Draw every ``interval``-th batch. Defaults to 1.
+        *args, **kwargs: Passed to :class:`mmseg.engine.hooks.SegVisualizationHook`.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, interval: int = 1, **kwargs) -> None:
+        super().__init__(*args, interval=interval, **kwargs)
         self._loader = LoadDicomImageFromFile(backend_args=self.backend_args)
 
     def _after_iter(self, runner: Runner, batch_idx: int, data_batch: dict,
