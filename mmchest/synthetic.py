@@ -56,7 +56,8 @@ from mmchest.io.rle import rle_encode
 __all__ = [
     'SyntheticImage', 'SyntheticCase', 'MIN_SIZE', 'MAX_SIZE', 'chest_radiograph', 'synthetic_uid',
     'synthetic_patient_id', 'write_dicom', 'siim_cases', 'write_siim', 'write_siim_png',
-    'rsna_cases', 'write_rsna', 'multi_expert_cases', 'write_multi_expert', 'expert_mask'
+    'rsna_cases', 'write_rsna', 'multi_expert_cases', 'write_multi_expert', 'expert_mask',
+    'write_deflate_bomb'
 ]
 
 PathLike = Union[str, 'os.PathLike[str]']
@@ -1126,3 +1127,56 @@ def write_multi_expert(root: PathLike,
         json.dump(dup_list, f, indent=1)
     return {'root': out, 'images': len(cases), 'masks': num_masks, 'dup_list': dup_list,
             'indices': indices}
+
+
+def write_deflate_bomb(path: PathLike,
+                       rows: int = 20000,
+                       columns: int = 20000,
+                       *,
+                       pixel_rows: Optional[int] = None) -> int:
+    """Write a Deflated Explicit VR Little Endian DICOM whose pixels inflate to a huge size.
+
+    The data set is deflated as it is generated, so writing it needs no memory: a 20000 x 20000
+    8-bit image of zeros (400 MB of pixel data) is a file of about 390 KB. Used to test that
+    readers check the pixel budget before inflating or decoding.
+
+    Args:
+        path (str | os.PathLike): Output file; parent folders are created.
+        rows (int): Rows declared in the header. Defaults to 20000.
+        columns (int): Columns declared in the header. Defaults to 20000.
+        pixel_rows (int, optional): Rows of pixel data actually written (a header that lies
+            about its size when different from ``rows``). Defaults to ``rows``.
+
+    Returns:
+        int: The size of the written file in bytes.
+    """
+    pixel_rows = rows if pixel_rows is None else pixel_rows
+    ds = Dataset()
+    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = synthetic_uid('bomb', rows, columns)
+    ds.Modality = 'OT'
+    ds.Rows, ds.Columns = rows, columns
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, 'MONOCHROME2'
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    header = pydicom.filebase.DicomBytesIO()
+    header.is_implicit_VR, header.is_little_endian = False, True
+    pydicom.filewriter.write_dataset(header, ds)
+    nbytes = pixel_rows * columns
+    header.write(b'\xe0\x7f\x10\x00OB\x00\x00' + int(nbytes + nbytes % 2).to_bytes(4, 'little'))
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = '1.2.840.10008.1.2.1.99'  # Deflated Explicit VR Little Endian
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    with open(path, 'wb') as f:
+        f.write(b'\x00' * 128 + b'DICM')
+        pydicom.filewriter.write_file_meta_info(f, meta, enforce_standard=True)
+        f.write(deflater.compress(header.getvalue()))
+        zeros, left = bytes(1 << 20), nbytes + nbytes % 2
+        while left:
+            chunk = min(left, len(zeros))
+            f.write(deflater.compress(zeros[:chunk]))
+            left -= chunk
+        f.write(deflater.flush())
+        return f.tell()

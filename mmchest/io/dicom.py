@@ -22,6 +22,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings
+import zlib
 from typing import Any, Literal, NamedTuple
 
 import cv2
@@ -32,7 +34,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import get_frame
 from pydicom.errors import InvalidDicomError
-from pydicom.filereader import read_dataset
+from pydicom.filereader import _read_file_meta_info, read_dataset, read_preamble
 from pydicom.pixels import (apply_color_lut, apply_modality_lut, apply_voi_lut, get_decoder,
                             pixel_array)
 from pydicom.uid import (UID, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
@@ -43,8 +45,8 @@ from mmchest.io.display import (apply_lut, apply_window, lut_domain, percentile_
 
 __all__ = [
     'DicomReadError', 'read_dicom', 'read_dicom_meta', 'decode_dicom', 'has_dicom_prefix',
-    'check_options', 'normalize', 'parse_age', 'is_color',
-    'NORM_MODES', 'META_KEYS', 'MAX_AGE_YEARS'
+    'check_options', 'normalize', 'parse_age', 'is_color', 'pixel_count',
+    'NORM_MODES', 'META_KEYS', 'MAX_AGE_YEARS', 'DEFAULT_MAX_PIXELS'
 ]
 
 NormMode = Literal['auto', 'none', 'minmax', 'percentile', 'window']
@@ -56,6 +58,15 @@ META_KEYS: tuple[str, ...] = ('ViewPosition', 'PatientSex', 'PatientAge', 'Pixel
                               'BitsStored', 'SamplesPerPixel', 'TransferSyntaxUID')
 #: Ages above this many years are treated as data-entry errors and reported as ``None``.
 MAX_AGE_YEARS: int = 125
+#: Default pixel budget (Rows x Columns x frames x samples) checked from the header before
+#: any decoding: 8192 x 8192, above the largest radiographs (full-field mammograms are about
+#: 4096 x 5600, 43 x 43 cm DR detectors about 4300 x 4300). A decompression bomb (e.g. a
+#: 390 KB deflated 20000 x 20000 file) is refused before a byte of its pixels is inflated.
+DEFAULT_MAX_PIXELS: int = 8192 * 8192
+# A deflated data set's header is inflated in chunks of this size (doubling) up to the cap.
+_HEADER_CHUNK = 1 << 20
+_MAX_HEADER_BYTES = 64 << 20
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 
 _PIXEL_KEYWORDS = ('PixelData', 'FloatPixelData', 'DoubleFloatPixelData')
 # Groups that a real DICOM data set almost always starts with; a forced parse of a
@@ -208,11 +219,12 @@ def check_options(*,
                   voi_lut: bool = False,
                   dtype: str = 'uint8',
                   channels: int = 1,
-                  frame: str = 'first') -> None:
+                  frame: str = 'first',
+                  max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
     """Validate :func:`read_dicom` options without touching a file.
 
     Args:
-        norm, window, percentiles, voi_lut, dtype, channels, frame: As in
+        norm, window, percentiles, voi_lut, dtype, channels, frame, max_pixels: As in
             :func:`read_dicom`.
 
     Raises:
@@ -231,6 +243,9 @@ def check_options(*,
         raise ValueError(f"frame must be 'first' or 'error', got {frame!r}")
     if voi_lut and norm == 'window':
         raise ValueError("voi_lut=True cannot be combined with norm='window'")
+    if max_pixels is not None and (isinstance(max_pixels, bool)
+                                   or not isinstance(max_pixels, int) or max_pixels < 1):
+        raise ValueError(f'max_pixels must be a positive integer or None, got {max_pixels!r}')
 
 
 # --------------------------------------------------------------------------- parsing
@@ -258,15 +273,20 @@ class _Parsed(NamedTuple):
     pixel_offset: int | None
 
 
-def _parse(buf: bytes, name: str | os.PathLike) -> _Parsed:
+def _parse(buf: bytes, name: str | os.PathLike, max_pixels: int | None = None,
+           header_only: bool = False) -> _Parsed:
     """Parse the header once, stopping before the pixel data.
 
     Falls back to a forced parse for data sets without file meta. The pixel data is
     read later, either directly (JPEG Baseline fast path) or by :func:`_complete`, which
-    continues from the same position, so no byte is parsed twice.
+    continues from the same position, so no byte is parsed twice. A deflated data set is
+    inflated by :func:`_parse_deflated`, in bounded steps.
     """
     if not buf:
         raise DicomReadError(name, 'empty file')
+    deflated = _parse_deflated(buf, name, max_pixels, header_only)
+    if deflated is not None:
+        return deflated
     fp = io.BytesIO(buf)
     try:
         ds = pydicom.dcmread(fp, stop_before_pixels=True)
@@ -286,11 +306,104 @@ def _parse(buf: bytes, name: str | os.PathLike) -> _Parsed:
         raise DicomReadError(name, f'cannot parse DICOM header ({type(exc).__name__}: '
                              f'{_scrub(str(exc), None)})') from None
     _ensure_transfer_syntax(ds)
-    if ds.file_meta.get('TransferSyntaxUID') == DeflatedExplicitVRLittleEndian:
-        offset: int | None = -1
-    else:
-        offset = fp.tell() if fp.tell() + 8 <= len(buf) else None
+    offset = fp.tell() if fp.tell() + 8 <= len(buf) else None
     return _Parsed(ds, buf, offset)
+
+
+def _parse_deflated(buf: bytes, name: str | os.PathLike, max_pixels: int | None,
+                    header_only: bool) -> _Parsed | None:
+    """Parse a Deflated Explicit VR Little Endian file without inflating it whole first.
+
+    pydicom inflates the whole data set before parsing it, so a small file can expand to
+    gigabytes. Here the header is inflated in growing chunks until the parse reaches the
+    pixel data; the pixel budget is checked from that header; only then is the rest
+    inflated, at most as many bytes as the header declares (plus 1 MiB for trailing
+    elements). The returned buffer is the inflated data set (explicit VR little endian).
+
+    Returns:
+        _Parsed | None: None if ``buf`` is not a deflated Part 10 file.
+    """
+    fp = io.BytesIO(buf)
+    try:
+        if read_preamble(fp, False) is None:
+            return None
+        file_meta = _read_file_meta_info(fp)
+    except Exception:  # noqa: BLE001 - not a Part 10 file: the normal parse decides
+        return None
+    if file_meta.get('TransferSyntaxUID') != DeflatedExplicitVRLittleEndian:
+        return None
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    tail, data, limit = buf[fp.tell():], b'', _HEADER_CHUNK
+    while True:
+        try:
+            data += inflater.decompress(tail, limit - len(data))
+        except zlib.error as exc:
+            raise DicomReadError(name, f'corrupt deflated data set ({exc})') from None
+        tail = inflater.unconsumed_tail
+        finished = not tail and len(data) < limit
+        ds, pos = _parse_header_bytes(data)
+        if ds is not None and (data[pos:pos + 2] == b'\xe0\x7f' or finished):
+            break
+        if finished or limit >= _MAX_HEADER_BYTES:
+            raise DicomReadError(name, 'cannot parse the deflated data set header')
+        limit *= 2
+    ds.file_meta = file_meta
+    has_pixels = data[pos:pos + 2] == b'\xe0\x7f'
+    if header_only or not has_pixels:
+        return _Parsed(ds, data, pos if has_pixels and not header_only else None)
+    ints = _int_tags(ds)
+    check_pixel_budget(name, ints, max_pixels)
+    bits = ints['BitsAllocated'] or 16
+    declared = (pixel_count(ints) * bits + 7) // 8
+    try:
+        data += inflater.decompress(tail, pos + declared + (1 << 20) - len(data))
+    except zlib.error as exc:
+        raise DicomReadError(name, f'corrupt deflated data set ({exc})') from None
+    if inflater.unconsumed_tail:
+        raise DicomReadError(name, f'deflated data set inflates to more than the {declared:,} '
+                             'pixel bytes its header declares (decompression bomb?)')
+    return _Parsed(ds, data, pos)
+
+
+def _parse_header_bytes(data: bytes) -> tuple[Dataset | None, int]:
+    """Explicit VR little endian elements of ``data`` up to the pixel data, and where it is."""
+    fp = io.BytesIO(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            ds = read_dataset(fp, False, True,
+                              stop_when=lambda tag, vr, length: tag in _PIXEL_TAGS)
+    except Exception:  # noqa: BLE001 - an element cut by the chunk end: inflate more
+        return None, 0
+    return ds, fp.tell()
+
+
+def pixel_count(ints: dict[str, int | None]) -> int:
+    """Rows x Columns x frames x samples from the integer Image Pixel tags.
+
+    Args:
+        ints (dict): ``Rows``, ``Columns``, ``NumberOfFrames``, ``SamplesPerPixel``
+            (absent values count as 0 rows/columns, 1 frame, 1 sample).
+
+    Returns:
+        int: The number of stored samples the pixel data holds.
+    """
+    return ((ints.get('Rows') or 0) * (ints.get('Columns') or 0)
+            * (ints.get('NumberOfFrames') or 1) * (ints.get('SamplesPerPixel') or 1))
+
+
+def check_pixel_budget(name: str | os.PathLike, ints: dict[str, int | None],
+                       max_pixels: int | None) -> None:
+    """Raise DicomReadError if the header declares more than ``max_pixels`` samples."""
+    if max_pixels is None:
+        return
+    count = pixel_count(ints)
+    if count > max_pixels:
+        raise DicomReadError(
+            name, f"image too large: {ints.get('Rows')} x {ints.get('Columns')} pixels x "
+            f"{ints.get('NumberOfFrames') or 1} frame(s) x {ints.get('SamplesPerPixel') or 1} "
+            f'sample(s) = {count:,} exceeds the pixel budget of {max_pixels:,} '
+            '(max_pixels; raise it to read this file)')
 
 
 def _complete(parsed: _Parsed) -> Dataset:
@@ -298,10 +411,6 @@ def _complete(parsed: _Parsed) -> Dataset:
     ds, buf, offset = parsed
     if offset is None or any(kw in ds for kw in _PIXEL_KEYWORDS):
         return ds
-    if offset == -1:  # deflated: the only case that needs a second, full parse
-        full = pydicom.dcmread(io.BytesIO(buf), force=True)
-        _ensure_transfer_syntax(full)
-        return full
     fp = io.BytesIO(buf)
     fp.seek(offset)
     implicit, little = ds.original_encoding
@@ -475,6 +584,9 @@ def _decode_jpeg_baseline(parsed: _Parsed, ints: dict[str, int | None], n_frames
         data = _jpeg_frame(parsed, n_frames)
         if data is None:
             return None
+        height, width = simplejpeg.decode_jpeg_header(data)[:2]
+        if (height, width) != (ints['Rows'], ints['Columns']):
+            return None  # pydicom's decoders check the header's size themselves
         img = simplejpeg.decode_jpeg(data, colorspace=colorspace)
     except Exception:  # noqa: BLE001 - fall back to pydicom's plugins
         return None
@@ -565,7 +677,7 @@ def read_dicom_meta(path: str | os.PathLike) -> dict[str, Any]:
     Raises:
         DicomReadError: Missing, unreadable, non-DICOM or corrupt file.
     """
-    ds = _parse(_read_bytes(path), path).ds
+    ds = _parse(_read_bytes(path), path, header_only=True).ds
     try:
         return _meta(ds, _int_tags(ds))
     except Exception as exc:  # noqa: BLE001
@@ -581,7 +693,8 @@ def read_dicom(path: str | os.PathLike,
                voi_lut: bool = False,
                dtype: Literal['uint8', 'float32'] = 'uint8',
                channels: Literal[1, 3] = 1,
-               frame: Literal['first', 'error'] = 'first') -> tuple[np.ndarray, dict]:
+               frame: Literal['first', 'error'] = 'first',
+               max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, dict]:
     """Read one DICOM image.
 
     The default, ``norm='auto'``, shows any single-frame radiograph as a viewer does:
@@ -639,6 +752,10 @@ def read_dicom(path: str | os.PathLike,
             replicated, colour as RGB). Defaults to 1.
         frame (str): Multi-frame files: ``'first'`` decodes frame 0 only, ``'error'``
             raises. Defaults to 'first'.
+        max_pixels (int, optional): Pixel budget: a header declaring more than this many
+            samples (Rows x Columns x frames x samples) is refused before decoding (and a
+            deflated data set before inflating its pixels). None disables the check.
+            Defaults to :data:`DEFAULT_MAX_PIXELS` (8192 x 8192).
 
     Returns:
         tuple[np.ndarray, dict]: The image and the metadata of :func:`read_dicom_meta`.
@@ -652,10 +769,10 @@ def read_dicom(path: str | os.PathLike,
             not fit uint8 with ``norm='none'``.
     """
     check_options(norm=norm, window=window, percentiles=percentiles, voi_lut=voi_lut,
-                  dtype=dtype, channels=channels, frame=frame)
+                  dtype=dtype, channels=channels, frame=frame, max_pixels=max_pixels)
     return decode_dicom(_read_bytes(path), name=path, norm=norm, window=window,
                         percentiles=percentiles, voi_lut=voi_lut, dtype=dtype,
-                        channels=channels, frame=frame)
+                        channels=channels, frame=frame, max_pixels=max_pixels)
 
 
 def decode_dicom(data: bytes,
@@ -667,7 +784,8 @@ def decode_dicom(data: bytes,
                  voi_lut: bool = False,
                  dtype: Literal['uint8', 'float32'] = 'uint8',
                  channels: Literal[1, 3] = 1,
-                 frame: Literal['first', 'error'] = 'first') -> tuple[np.ndarray, dict]:
+                 frame: Literal['first', 'error'] = 'first',
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, dict]:
     """:func:`read_dicom` for the bytes of a DICOM file already in memory.
 
     Used by ``LoadDicomImageFromFile``, which fetches bytes through mmengine's file
@@ -677,7 +795,7 @@ def decode_dicom(data: bytes,
         data (bytes): The complete file content.
         name (str | os.PathLike): Name used in error messages (usually the path).
             Defaults to '<bytes>'.
-        norm, window, percentiles, voi_lut, dtype, channels, frame: As in
+        norm, window, percentiles, voi_lut, dtype, channels, frame, max_pixels: As in
             :func:`read_dicom`, with the same defaults.
 
     Returns:
@@ -688,12 +806,12 @@ def decode_dicom(data: bytes,
         DicomReadError: As :func:`read_dicom`.
     """
     check_options(norm=norm, window=window, percentiles=percentiles, voi_lut=voi_lut,
-                  dtype=dtype, channels=channels, frame=frame)
-    parsed = _parse(data, name)
+                  dtype=dtype, channels=channels, frame=frame, max_pixels=max_pixels)
+    parsed = _parse(data, name, max_pixels)
     ds = parsed.ds
     try:
         return _read_pixels(name, parsed, norm, window, percentiles, voi_lut, dtype,
-                            channels, frame)
+                            channels, frame, max_pixels)
     except DicomReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - every decoder failure becomes DicomReadError
@@ -742,8 +860,8 @@ def has_dicom_prefix(data: bytes) -> bool:
 
 def _read_pixels(path: str | os.PathLike, parsed: _Parsed, norm: str,
                  window: tuple[float, float] | None, percentiles: tuple[float, float],
-                 voi_lut: bool, dtype: str, channels: int,
-                 frame: str) -> tuple[np.ndarray, dict]:
+                 voi_lut: bool, dtype: str, channels: int, frame: str,
+                 max_pixels: int | None) -> tuple[np.ndarray, dict]:
     ds = parsed.ds
     if parsed.pixel_offset is None and not any(kw in ds for kw in _PIXEL_KEYWORDS):
         raise DicomReadError(path, 'no pixel data (not an image, e.g. SR, RT plan or '
@@ -761,6 +879,7 @@ def _read_pixels(path: str | os.PathLike, parsed: _Parsed, norm: str,
     if n_frames > 1 and frame == 'error':
         raise DicomReadError(path, f"multi-frame file ({n_frames} frames) with "
                              "frame='error'")
+    check_pixel_budget(path, ints, max_pixels)
 
     arr = None
     if ds.file_meta.get('TransferSyntaxUID') == JPEGBaseline8Bit:

@@ -16,7 +16,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 
-from mmchest.io.dicom import check_options, decode_dicom, has_dicom_prefix, is_color
+from mmchest.io.dicom import (DEFAULT_MAX_PIXELS, check_options, decode_dicom,
+                              has_dicom_prefix, is_color)
 
 __all__ = ['LoadDicomImageFromFile', 'load_rgb']
 
@@ -75,6 +76,10 @@ class LoadDicomImageFromFile(BaseTransform):
             the fallback window of ``norm='auto'``. Defaults to (0.5, 99.5).
         voi_lut (bool): Apply the file's VOI LUT / window before ``norm``. Defaults to False.
         frame (str): Multi-frame DICOM: ``'first'`` or ``'error'``. Defaults to 'first'.
+        max_pixels (int, optional): Pixel budget checked from the DICOM header before
+            decoding (Rows x Columns x frames x samples); a larger file raises
+            ``DicomReadError`` (decompression bombs included). None disables it. Defaults
+            to ``mmchest.io.dicom.DEFAULT_MAX_PIXELS`` (8192 x 8192).
         dicom_suffixes (tuple[str, ...]): Lower-case name endings always read as DICOM
             (covers DICOM files without a Part 10 prefix). Defaults to ('.dcm', '.dicom').
         imdecode_backend (str): ``mmcv.imfrombytes`` backend for non-DICOM files.
@@ -93,6 +98,7 @@ class LoadDicomImageFromFile(BaseTransform):
                  percentiles: tuple[float, float] = (0.5, 99.5),
                  voi_lut: bool = False,
                  frame: str = 'first',
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
                  dicom_suffixes: tuple[str, ...] = ('.dcm', '.dicom'),
                  imdecode_backend: str = 'cv2',
                  ignore_empty: bool = False,
@@ -107,6 +113,7 @@ class LoadDicomImageFromFile(BaseTransform):
         self.percentiles = tuple(percentiles)
         self.voi_lut = voi_lut
         self.frame = frame
+        self.max_pixels = max_pixels
         self.dicom_suffixes = tuple(s.lower() for s in dicom_suffixes)
         self.imdecode_backend = imdecode_backend
         self.ignore_empty = ignore_empty
@@ -119,7 +126,8 @@ class LoadDicomImageFromFile(BaseTransform):
             voi_lut=voi_lut,
             dtype='float32' if to_float32 else 'uint8',
             channels=1 if color_type == 'grayscale' else 3,
-            frame=frame)
+            frame=frame,
+            max_pixels=max_pixels)
         check_options(**self._decode_kwargs)  # fail when the pipeline is built
 
     def _is_dicom(self, filename: str, data: bytes) -> bool:
@@ -172,6 +180,7 @@ class LoadDicomImageFromFile(BaseTransform):
                 f'percentiles={self.percentiles}, '
                 f'voi_lut={self.voi_lut}, '
                 f"frame='{self.frame}', "
+                f'max_pixels={self.max_pixels}, '
                 f'dicom_suffixes={self.dicom_suffixes}, '
                 f"imdecode_backend='{self.imdecode_backend}', "
                 f'ignore_empty={self.ignore_empty}, '

@@ -856,3 +856,69 @@ def test_default_loads_every_single_frame_image_pydicom_decodes():
     assert len(checked) >= 45, checked
     assert {'CT_small.dcm', 'MR_small_bigendian.dcm', 'JPEG2000.dcm', 'JPGExtended.dcm',
             'examples_palette.dcm', 'rtdose_1frame.dcm', 'SC_rgb_rle_16bit.dcm'} <= set(checked)
+
+
+# ----------------------------------------------------------------- pixel budget
+def test_pixel_budget_checked_from_the_header(tmp_path):
+    path = save(make_ds(chest_like((40, 50))), tmp_path / 'big.dcm')
+    with pytest.raises(DicomReadError, match=r'big\.dcm: image too large: 40 x 50 pixels x 1 '
+                       r'frame\(s\) x 1 sample\(s\) = 2,000 exceeds the pixel budget of 1,999'):
+        read_dicom(path, max_pixels=1999)
+    assert read_dicom(path, max_pixels=2000)[0].shape == (40, 50)
+    assert read_dicom(path, max_pixels=None)[0].shape == (40, 50)
+    # frames and samples count too
+    path = save(make_ds(np.zeros((3, 10, 10), np.uint8), frames=3), tmp_path / 'mf.dcm')
+    with pytest.raises(DicomReadError, match='= 300 exceeds'):
+        read_dicom(path, max_pixels=299)
+    with pytest.raises(ValueError, match='max_pixels'):
+        read_dicom(path, max_pixels=0)
+
+
+def test_jpeg_frame_larger_than_its_header_is_not_fast_decoded(tmp_path):
+    path, _ = jpeg_file(tmp_path / 'lie.dcm', chest_like((64, 64)))
+    ds = pydicom.dcmread(path)
+    ds.Rows = ds.Columns = 8  # header says 8 x 8, the JPEG is 64 x 64
+    ds.save_as(path)
+    with pytest.raises(DicomReadError, match=r'lie\.dcm'):
+        read_dicom(path)
+
+
+_BOMB_SCRIPT = """
+import resource, sys
+from mmchest.io.dicom import DicomReadError, read_dicom, read_dicom_meta
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for path in sys.argv[1:]:
+    try:
+        read_dicom(path)
+    except DicomReadError as err:
+        print(err)
+print('rows', read_dicom_meta(sys.argv[1])['Rows'])
+print('grew_mib', (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+def test_deflate_bomb_refused_in_bounded_memory(tmp_path):
+    import subprocess
+    import sys
+
+    from mmchest.synthetic import write_deflate_bomb
+    bomb, liar = tmp_path / 'bomb.dcm', tmp_path / 'liar.dcm'
+    assert write_deflate_bomb(bomb, 20000, 20000) < 600_000  # 400 MB of pixels in ~390 KB
+    write_deflate_bomb(liar, 1000, 1000, pixel_rows=20000)  # the header lies about its size
+    proc = subprocess.run([sys.executable, '-c', _BOMB_SCRIPT, str(bomb), str(liar)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert 'bomb.dcm: image too large: 20000 x 20000' in out
+    assert 'liar.dcm: deflated data set inflates to more than the 1,000,000 pixel bytes' in out
+    assert 'rows 20000' in out  # the header alone is still readable
+    grew = float(out.split('grew_mib')[1])
+    assert grew < 64, f'reading the bombs grew the process by {grew:.0f} MiB'
+
+
+def test_small_deflated_file_from_the_bomb_writer_reads(tmp_path):
+    from mmchest.synthetic import write_deflate_bomb
+    write_deflate_bomb(tmp_path / 'ok.dcm', 30, 20)
+    img, meta = read_dicom(tmp_path / 'ok.dcm')
+    assert img.shape == (30, 20) and not img.any()
+    assert meta['TransferSyntaxUID'] == DeflatedExplicitVRLittleEndian
