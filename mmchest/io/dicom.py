@@ -44,7 +44,7 @@ from mmchest.io.display import (apply_lut, apply_window, lut_domain, percentile_
                                 weighted_percentiles)
 
 __all__ = [
-    'DicomReadError', 'read_dicom', 'read_dicom_meta', 'decode_dicom', 'has_dicom_prefix',
+    'DicomReadError', 'DicomTooLargeError', 'read_dicom', 'read_dicom_meta', 'decode_dicom', 'has_dicom_prefix',
     'check_options', 'normalize', 'parse_age', 'is_color', 'pixel_count',
     'NORM_MODES', 'META_KEYS', 'MAX_AGE_YEARS', 'DEFAULT_MAX_PIXELS'
 ]
@@ -102,6 +102,13 @@ class DicomReadError(ValueError):
                      else repr(path))
         self.reason = reason
         super().__init__(f'{self.path}: {reason}')
+
+
+class DicomTooLargeError(DicomReadError):
+    """The header declares more pixels than the pixel budget (``max_pixels``) allows.
+
+    Raised before any pixel data is decoded or inflated; a server answers it with 413.
+    """
 
 
 # --------------------------------------------------------------------------- helpers (pure)
@@ -394,12 +401,12 @@ def pixel_count(ints: dict[str, int | None]) -> int:
 
 def check_pixel_budget(name: str | os.PathLike, ints: dict[str, int | None],
                        max_pixels: int | None) -> None:
-    """Raise DicomReadError if the header declares more than ``max_pixels`` samples."""
+    """Raise DicomTooLargeError if the header declares more than ``max_pixels`` samples."""
     if max_pixels is None:
         return
     count = pixel_count(ints)
     if count > max_pixels:
-        raise DicomReadError(
+        raise DicomTooLargeError(
             name, f"image too large: {ints.get('Rows')} x {ints.get('Columns')} pixels x "
             f"{ints.get('NumberOfFrames') or 1} frame(s) x {ints.get('SamplesPerPixel') or 1} "
             f'sample(s) = {count:,} exceeds the pixel budget of {max_pixels:,} '
@@ -814,6 +821,8 @@ def decode_dicom(data: bytes,
                             channels, frame, max_pixels)
     except DicomReadError:
         raise
+    except MemoryError:
+        raise DicomReadError(name, 'out of memory while decoding the pixel data') from None
     except Exception as exc:  # noqa: BLE001 - every decoder failure becomes DicomReadError
         tsyntax = ds.file_meta.get('TransferSyntaxUID', 'unknown')
         missing = _missing_decoder(tsyntax)

@@ -861,8 +861,9 @@ def test_default_loads_every_single_frame_image_pydicom_decodes():
 # ----------------------------------------------------------------- pixel budget
 def test_pixel_budget_checked_from_the_header(tmp_path):
     path = save(make_ds(chest_like((40, 50))), tmp_path / 'big.dcm')
-    with pytest.raises(DicomReadError, match=r'big\.dcm: image too large: 40 x 50 pixels x 1 '
-                       r'frame\(s\) x 1 sample\(s\) = 2,000 exceeds the pixel budget of 1,999'):
+    with pytest.raises(dicom_mod.DicomTooLargeError,
+                       match=r'big\.dcm: image too large: 40 x 50 pixels x 1 frame\(s\) x 1 '
+                       r'sample\(s\) = 2,000 exceeds the pixel budget of 1,999'):
         read_dicom(path, max_pixels=1999)
     assert read_dicom(path, max_pixels=2000)[0].shape == (40, 50)
     assert read_dicom(path, max_pixels=None)[0].shape == (40, 50)
