@@ -219,7 +219,8 @@ class Prediction:
         return box_overlay(self.image, self.boxes, self.scores, self.probability)
 
 
-def inference_pipeline(pipeline_cfg: Sequence[dict]) -> List[dict]:
+def inference_pipeline(pipeline_cfg: Sequence[dict],
+                       max_pixels: Optional[int] = None) -> List[dict]:
     """The test pipeline without label loaders, reading DICOM and PNG alike.
 
     ``LoadImageFromFile`` becomes ``LoadDicomImageFromFile`` (which falls back to mmcv's
@@ -227,6 +228,8 @@ def inference_pipeline(pipeline_cfg: Sequence[dict]) -> List[dict]:
 
     Args:
         pipeline_cfg (Sequence[dict]): The config's test pipeline.
+        max_pixels (int, optional): Pixel budget of the DICOM loader; None keeps the
+            config's (default 8192 x 8192). Defaults to None.
 
     Returns:
         list[dict]: The inference pipeline; its first step loads the image.
@@ -245,6 +248,8 @@ def inference_pipeline(pipeline_cfg: Sequence[dict]) -> List[dict]:
     if not out or 'Load' not in str(out[0]['type']):
         raise ValueError('the test pipeline must start with an image loader, got '
                          f'{out[0]["type"] if out else "an empty pipeline"}')
+    if max_pixels is not None and str(out[0]['type']).endswith('LoadDicomImageFromFile'):
+        out[0]['max_pixels'] = max_pixels
     return out
 
 
@@ -258,10 +263,13 @@ class Predictor:
         score_thr (float): Detection: keep boxes with ``score > score_thr``.
             Defaults to 0.5.
         cfg_options (dict, optional): Overrides merged into the config.
+        max_pixels (int, optional): Pixel budget of the DICOM loader; None keeps the
+            config's. Defaults to None.
     """
 
     def __init__(self, config: str, checkpoint: Optional[str], device: Optional[str] = None,
-                 score_thr: float = 0.5, cfg_options: Optional[dict] = None) -> None:
+                 score_thr: float = 0.5, cfg_options: Optional[dict] = None,
+                 max_pixels: Optional[int] = None) -> None:
         import torch
         from mmcv.transforms import Compose
         from mmengine.config import Config
@@ -288,7 +296,7 @@ class Predictor:
                                        cfg_options=cfg_options)
         init_default_scope(scope)
         pipeline = cfg.get('test_pipeline') or cfg.test_dataloader.dataset.pipeline
-        steps = Compose(inference_pipeline(pipeline)).transforms
+        steps = Compose(inference_pipeline(pipeline, max_pixels)).transforms
         self._load, self._rest = steps[0], Compose(steps[1:])
 
     def predict(self, path: str) -> Prediction:
@@ -362,6 +370,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--device', default=None, help="e.g. 'cuda:0' or 'cpu' (default: "
                         'CUDA when available)')
     parser.add_argument('--no-overlay', action='store_true', help='skip the overlay PNGs')
+    parser.add_argument('--max-pixels', type=int, default=None,
+                        help='largest DICOM read, Rows x Columns x frames x samples from its '
+                        "header (default: the config loader's, 8192 x 8192); larger files "
+                        'are listed in errors.csv')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, as in mim test')
     return parser.parse_args(argv)
@@ -376,7 +388,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f'no DICOM or PNG files in {args.inputs}', file=sys.stderr)
         return 2
     predictor = Predictor(args.config, args.checkpoint, device=args.device,
-                          score_thr=args.score_thr, cfg_options=args.cfg_options)
+                          score_thr=args.score_thr, cfg_options=args.cfg_options,
+                          max_pixels=args.max_pixels)
     out = args.out
     os.makedirs(out, exist_ok=True)
     detail = 'mask_pixels' if predictor.task == 'seg' else 'num_boxes'

@@ -11,7 +11,9 @@ finding probability (maximum foreground probability, or highest box score).
 
 Safety: only DICOM uploads are accepted (Part 10 prefix, or a ``.dcm``/``.dicom`` name whose
 content parses as DICOM), at most ``--max-upload-mb``; others get a 400/413 page that says
-why. Each upload is written under a private temporary directory with a server-chosen name,
+why. The header's declared size (Rows x Columns x frames x samples) is checked against
+``--max-pixels`` before anything is decoded or inflated, so a small decompression bomb gets a
+413 instead of taking the server's memory. Each upload is written under a private temporary directory with a server-chosen name,
 predicted, and deleted; the uploaded file name is only shown (escaped), never used as a
 path. Results are embedded in the page as ``data:`` URIs, so no route serves files. The
 server binds to 127.0.0.1 unless ``--host`` says otherwise; it is a demo, not a
@@ -82,7 +84,7 @@ def looks_like_dicom(data: bytes, filename: str) -> bool:
 
 
 def create_app(predictor, max_upload_mb: float = 64, upload_dir: Optional[str] = None,
-               label: str = ''):
+               label: str = '', max_pixels: Optional[int] = None):
     """Build the Flask app around a predictor.
 
     Args:
@@ -92,12 +94,19 @@ def create_app(predictor, max_upload_mb: float = 64, upload_dir: Optional[str] =
         upload_dir (str, optional): Private folder for uploads; None creates a temporary
             directory (removed when the process exits normally).
         label (str): Model description shown on the page. Defaults to ''.
+        max_pixels (int, optional): Pixel budget of an upload; None uses
+            ``mmchest.io.dicom.DEFAULT_MAX_PIXELS``. Defaults to None.
 
     Returns:
         flask.Flask: The app; ``app.config['UPLOAD_DIR']`` is the upload folder.
     """
     from flask import Flask, render_template_string, request
     from werkzeug.exceptions import RequestEntityTooLarge
+
+    from mmchest.io.dicom import (DEFAULT_MAX_PIXELS, DicomReadError, DicomTooLargeError,
+                                  check_dicom_budget)
+    if max_pixels is None:
+        max_pixels = DEFAULT_MAX_PIXELS
 
     infer = _load_infer()
     app = Flask('mmchest_demo')
@@ -135,6 +144,12 @@ def create_app(predictor, max_upload_mb: float = 64, upload_dir: Optional[str] =
         if not looks_like_dicom(data, name):
             return page(400, error=f'{name} is not a DICOM file: only DICOM uploads '
                         '(.dcm with the DICM prefix) are accepted.')
+        try:  # header only: nothing is decoded or inflated yet
+            check_dicom_budget(data, name, max_pixels)
+        except DicomTooLargeError as err:
+            return page(413, error=f'{err.reason}.')
+        except DicomReadError as err:
+            return page(400, error=f'{name} is not a readable DICOM image ({err.reason}).')
         fd, path = tempfile.mkstemp(suffix='.dcm', dir=app.config['UPLOAD_DIR'])
         try:
             with os.fdopen(fd, 'wb') as f:
@@ -169,6 +184,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--port', type=int, default=8000, help='default: %(default)s')
     parser.add_argument('--max-upload-mb', type=float, default=64,
                         help='largest accepted upload in MB (default: %(default)s)')
+    parser.add_argument('--max-pixels', type=int, default=None,
+                        help='largest image accepted, Rows x Columns x frames x samples from '
+                        'the header (default: 8192 x 8192)')
     parser.add_argument('--score-thr', type=float, default=0.5,
                         help='detection: boxes with score > this (default: %(default)s)')
     parser.add_argument('--device', default=None, help="e.g. 'cuda:0' or 'cpu' (default: "
@@ -179,8 +197,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     predictor = _load_infer().Predictor(args.config, args.checkpoint, device=args.device,
-                                        score_thr=args.score_thr)
-    app = create_app(predictor, args.max_upload_mb, label=osp.basename(args.config))
+                                        score_thr=args.score_thr, max_pixels=args.max_pixels)
+    app = create_app(predictor, args.max_upload_mb, label=osp.basename(args.config),
+                     max_pixels=args.max_pixels)
     # SIGTERM exits normally, so the upload directory is removed (atexit)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f'serving {predictor.task} model on {predictor.device} at '

@@ -45,7 +45,8 @@ from mmchest.io.display import (apply_lut, apply_window, lut_domain, percentile_
 
 __all__ = [
     'DicomReadError', 'DicomTooLargeError', 'read_dicom', 'read_dicom_meta', 'decode_dicom', 'has_dicom_prefix',
-    'check_options', 'normalize', 'parse_age', 'is_color', 'pixel_count',
+    'check_options', 'normalize', 'parse_age', 'is_color', 'pixel_count', 'check_pixel_budget',
+    'check_dicom_budget',
     'NORM_MODES', 'META_KEYS', 'MAX_AGE_YEARS', 'DEFAULT_MAX_PIXELS'
 ]
 
@@ -850,6 +851,32 @@ def _missing_decoder(tsyntax: Any) -> str | None:
         return None
     needs = '; '.join(decoder.missing_dependencies) or 'an extra package'
     return f'no installed decoder for transfer syntax {label}: install one of: {needs}'
+
+
+def check_dicom_budget(data: bytes, name: str | os.PathLike = '<bytes>',
+                       max_pixels: int | None = DEFAULT_MAX_PIXELS) -> dict:
+    """Check a DICOM file's declared size against the pixel budget, decoding nothing.
+
+    Parses the header only (a deflated data set is inflated up to its pixel data), so a
+    server can refuse an oversized upload before handing it to a model.
+
+    Args:
+        data (bytes): The complete file content.
+        name (str | os.PathLike): Name used in error messages. Defaults to '<bytes>'.
+        max_pixels (int, optional): The budget; None accepts any size. Defaults to
+            :data:`DEFAULT_MAX_PIXELS`.
+
+    Returns:
+        dict: The file's metadata (:data:`META_KEYS`).
+
+    Raises:
+        DicomTooLargeError: More than ``max_pixels`` samples declared.
+        DicomReadError: Not a readable DICOM header.
+    """
+    ds = _parse(data, name, header_only=True).ds
+    ints = _int_tags(ds)
+    check_pixel_budget(name, ints, max_pixels)
+    return _meta(ds, ints)
 
 
 def has_dicom_prefix(data: bytes) -> bool:

@@ -183,3 +183,33 @@ def test_detection_threshold_filters_boxes(inputs, det_model, repo_root, tmp_pat
     doc = json.loads((out / 'boxes' / 'plain.json').read_text())
     assert doc['boxes'] == [] and row['has_finding'] == '0' and row['num_boxes'] == '0'
     assert not (out / 'overlays').exists()
+
+
+def test_decompression_bomb_listed_in_bounded_memory(inputs, seg_models, repo_root, tmp_path):
+    """A 390 KB deflated 20000 x 20000 DICOM is refused from its header (errors.csv) while the
+    good inputs are processed; Python-level allocations during the run stay small."""
+    import tracemalloc
+
+    from mmchest.synthetic import write_deflate_bomb
+    tool = _tool(repo_root, 'infer')
+    cfg, ckpts = seg_models
+    src = tmp_path / 'src'
+    write_deflate_bomb(src / 'bomb.dcm', 20000, 20000)
+    write_dicom(src / 'ok.dcm', chest_radiograph(SIZE, [7, 3]).image)
+    out = tmp_path / 'out'
+    tracemalloc.start()
+    try:
+        rc = tool.main([cfg, str(ckpts['negative']), str(src), '--out', str(out),
+                        '--device', 'cpu'])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rc == 3
+    errors = _rows(out / 'errors.csv')
+    assert [r['source'].rsplit('/', 1)[1] for r in errors] == ['bomb.dcm']
+    assert 'image too large: 20000 x 20000' in errors[0]['error']
+    assert [r['image'] for r in _rows(out / 'summary.csv')] == ['ok']
+    assert peak < 64 * 2**20, f'peak traced allocation {peak / 2**20:.0f} MiB'
+    # a larger budget on the command line lets a big (honest) file through
+    steps = tool.inference_pipeline([dict(type='LoadDicomImageFromFile')], max_pixels=10)
+    assert steps[0]['max_pixels'] == 10

@@ -119,6 +119,29 @@ def test_rejected_uploads(app, data, name, status, message):
         assert predictor.paths == []  # never reached the model
 
 
+def test_decompression_bomb_gets_413_without_decoding(app, tmp_path):
+    """A 390 KB deflated 20000 x 20000 upload: 413 from its header, the predictor never
+    called, and Python-level allocations stay small."""
+    import tracemalloc
+
+    from mmchest.synthetic import write_deflate_bomb
+    app, predictor, upload_dir = app
+    write_deflate_bomb(tmp_path / 'bomb.dcm', 20000, 20000)
+    data = (tmp_path / 'bomb.dcm').read_bytes()
+    assert len(data) < 0.5 * 2**20  # under the upload cap of this app
+    tracemalloc.start()
+    try:
+        resp = _post(app.test_client(), data, 'bomb.dcm')
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert resp.status_code == 413
+    text = resp.get_data(as_text=True)
+    assert 'image too large: 20000 x 20000' in text and 'pixel budget' in text
+    assert predictor.paths == [] and not list(upload_dir.iterdir())
+    assert peak < 64 * 2**20, f'peak traced allocation {peak / 2**20:.0f} MiB'
+
+
 def test_missing_file_and_no_file_routes(app):
     app, _, _ = app
     client = app.test_client()
