@@ -24,12 +24,24 @@ Layouts (``--layout``):
 
 Pixels go through :func:`mmchest.io.dicom.read_dicom` with the loader's options (``--norm``,
 ``--window``, ``--percentiles``, ``--voi-lut``); ``--size N`` resizes so the longer side is N
-(masks with nearest neighbour). Resume-safe: a file whose outputs all exist is skipped
-(``--overwrite`` redoes it), and each PNG is written to a temporary file in its folder and
-renamed, so an interrupted run leaves no partial PNG (leftover temporaries are removed at
-start). Privacy: PNGs carry no metadata chunks, names come from the input file names or the
+(masks with nearest neighbour).
+
+Resume-safe: a file whose outputs all exist is skipped. The options that shape the PNGs
+(``--layout``, ``--names``, ``--size``, ``--norm``, ``--window``, ``--percentiles``,
+``--voi-lut``, ``--ann-file``) are recorded in ``OUT/.mmchest_dicom_to_png.json``; a rerun
+with other options is refused (exit status 2) with the options that changed, and so is a
+first run into a folder that already holds PNGs but no manifest. ``--overwrite`` redoes every
+file with this run's options and records them; it needs the folder to itself, and files this
+run does not produce are left as they are. Each PNG is written to a temporary
+``.mmchest-dicom_to_png-<random>.tmp`` beside it and renamed, so an interrupted run leaves no
+partial PNG and two runs into one folder never write the same temporary; a run that finds no
+other run writing (``flock`` on OUT) removes leftover temporaries with exactly that prefix in
+the folders it writes, and nothing else. See :mod:`mmchest.io.output_dir`.
+
+Privacy: PNGs carry no metadata chunks, names come from the input file names or the
 SOPInstanceUID only, and a file whose output path would contain its PatientID or PatientName
-is refused. Unreadable files are reported and skipped; the exit status is then 3.
+is refused (the rule of :mod:`mmchest.io.safe_names`). Unreadable files are reported and
+skipped; the exit status is then 3.
 """
 from __future__ import annotations
 
@@ -37,7 +49,6 @@ import argparse
 import multiprocessing
 import os
 import os.path as osp
-import re
 import sys
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -46,10 +57,9 @@ import numpy as np
 
 LAYOUTS = ('mirror', 'siim_png', 'chest_image_pneum')
 DICOM_SUFFIXES = ('.dcm', '.dicom')
-#: Temporary files of this tool: ``.<name>.<pid>.tmp`` beside the final file.
-_TMP_RE = re.compile(r'^\..+\.\d+\.tmp$')
-#: PatientID / PatientName values shorter than this are not searched for in names.
-MIN_IDENTIFIER_LENGTH = 3
+#: Tool name in the manifest (``OUT/.mmchest_dicom_to_png.json``) and temporary names
+#: (``.mmchest-dicom_to_png-<random>.tmp``, see :func:`mmchest.io.output_dir.tmp_prefix`).
+TOOL = 'dicom_to_png'
 
 
 class Job(NamedTuple):
@@ -107,7 +117,7 @@ def resize_longer_side(img: np.ndarray, size: Optional[int],
 
 
 def write_png_atomic(path: str, img: np.ndarray) -> None:
-    """Write an 8-bit PNG (no metadata chunks) via a temporary file and a rename.
+    """Write an 8-bit PNG (no metadata chunks) via a unique temporary file and a rename.
 
     Args:
         path (str): Final file.
@@ -116,54 +126,34 @@ def write_png_atomic(path: str, img: np.ndarray) -> None:
     Raises:
         OSError: Encoding or writing failed.
     """
+    from mmchest.io.output_dir import atomic_write, tmp_prefix
     ok, buf = cv2.imencode('.png', img)
     if not ok:
         raise OSError(f'could not encode {path}')
-    folder, name = osp.split(path)
-    os.makedirs(folder or '.', exist_ok=True)
-    tmp = osp.join(folder, f'.{name}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(buf.tobytes())
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    atomic_write(path, buf.tobytes(), tmp_prefix(TOOL))
 
 
-def remove_stale_temporaries(out: str) -> int:
-    """Delete temporaries an interrupted run left under ``out``; returns how many."""
-    removed = 0
-    for root, _, names in os.walk(out):
-        for name in names:
-            if _TMP_RE.match(name):
-                os.remove(osp.join(root, name))
-                removed += 1
-    return removed
+def manifest_options(args: argparse.Namespace) -> Dict[str, object]:
+    """The options that shape the outputs, as recorded in the manifest.
 
-
-def _header_identity(path: str) -> Tuple[Optional[str], List[str]]:
-    """(SOPInstanceUID, [PatientID, PatientName and its components]) of a DICOM header.
-
-    The values are only compared with output names, never printed or stored.
+    Options that the chosen ``--norm`` ignores are recorded as None, so changing them does
+    not refuse a rerun.
     """
-    import pydicom
-    ds = pydicom.dcmread(path, stop_before_pixels=True, force=True,
-                         specific_tags=['SOPInstanceUID', 'PatientID', 'PatientName'])
-    values = []
-    for keyword in ('PatientID', 'PatientName'):
-        value = str(ds.get(keyword, '') or '').strip()
-        values.append(value)
-        if keyword == 'PatientName':
-            values.extend(part.strip() for part in value.split('^'))
-    uid = str(ds.get('SOPInstanceUID', '') or '').strip() or None
-    return uid, [v for v in values if len(v) >= MIN_IDENTIFIER_LENGTH]
+    norm = args.norm
+    return {'layout': args.layout,
+            'names': args.names if args.layout == 'mirror' else None,
+            'size': args.size,
+            'norm': norm,
+            'window': list(args.window) if norm == 'window' and args.window else None,
+            'percentiles': (list(args.percentiles) if norm in ('auto', 'percentile')
+                            else None),
+            'voi-lut': bool(args.voi_lut),
+            'ann-file': args.ann_file if args.layout != 'mirror' else None}
 
 
-def contains_identifier(rel_path: str, identifiers: Sequence[str]) -> bool:
-    """Whether an output path contains one of the identifier values (case-insensitive)."""
-    low = rel_path.lower()
-    return any(v.lower() in low for v in identifiers)
+def _holds_pngs(out: str) -> bool:
+    """Whether any ``*.png`` lies under ``out``."""
+    return any(name.lower().endswith('.png') for _, _, names in os.walk(out) for name in names)
 
 
 # ------------------------------------------------------------------------------- worker
@@ -179,10 +169,11 @@ def convert(job: Job, opts: dict) -> Result:
     """
     from mmchest.io.dicom import read_dicom
     from mmchest.io.rle import rle_decode_rows
+    from mmchest.io.safe_names import contains_identifier, dicom_identity
 
     name = job.image_id or osp.splitext(osp.basename(job.src))[0]
     try:
-        uid, identifiers = _header_identity(job.src)
+        uid, identifiers = dicom_identity(job.src)
         if job.image_id is None and opts['names'] == 'sop':
             if not uid:
                 return Result('error', job.src, name, 'no SOPInstanceUID for --names sop')
@@ -279,6 +270,7 @@ def write_split_lists(out: str, positives: Dict[str, bool], val_fraction: float,
     Returns:
         dict[str, list[str]]: ``{'train': ids, 'val': ids}``, sorted.
     """
+    from mmchest.io.output_dir import atomic_write, tmp_prefix
     from mmchest.splits import grouped_stratified_split
     ids = sorted(positives)
     parts = {'train': ids, 'val': []}
@@ -288,11 +280,8 @@ def write_split_lists(out: str, positives: Dict[str, bool], val_fraction: float,
                                        seed=seed)
         parts = {k: [ids[i] for i in v] for k, v in idx.items()}
     for split, members in parts.items():
-        path = osp.join(out, f'{split}.txt')
-        tmp = osp.join(out, f'.{split}.txt.{os.getpid()}.tmp')
-        with open(tmp, 'w') as f:
-            f.writelines(f'train/{m}\n' for m in members)
-        os.replace(tmp, path)
+        atomic_write(osp.join(out, f'{split}.txt'),
+                     ''.join(f'train/{m}\n' for m in members).encode(), tmp_prefix(TOOL))
     return parts
 
 
@@ -324,7 +313,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0, help='split seed')
     parser.add_argument('--workers', type=int, default=min(8, os.cpu_count() or 1),
                         help='processes (default: %(default)s; 1 = no pool)')
-    parser.add_argument('--overwrite', action='store_true', help='redo finished files')
+    parser.add_argument('--overwrite', action='store_true',
+                        help="redo every file with this run's options and record them in "
+                        'OUT/.mmchest_dicom_to_png.json (refused while another run writes '
+                        'OUT; other files in OUT are left as they are)')
     args = parser.parse_args(argv)
     if args.size is not None and args.size < 1:
         parser.error('--size must be positive')
@@ -336,7 +328,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     from mmchest.io.dicom import check_options
-    from mmengine.utils import ProgressBar
+    from mmchest.io.output_dir import OptionsMismatchError, OutputDir, OutputDirBusyError
 
     read_kwargs = dict(norm=args.norm, window=tuple(args.window) if args.window else None,
                        percentiles=tuple(args.percentiles), voi_lut=args.voi_lut,
@@ -353,10 +345,34 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not jobs:
         print(f'no DICOM files under {args.src!r}', file=sys.stderr)
         return 2
-    os.makedirs(args.out, exist_ok=True)
-    stale = remove_stale_temporaries(args.out)
-    if stale:
-        print(f'removed {stale} temporary file(s) of an interrupted run', file=sys.stderr)
+    folders = {job.rel_dir for job in jobs}
+    if any(job.rles is not None for job in jobs):
+        folders.add(osp.join('masks', 'train'))
+    try:
+        out_dir = OutputDir(args.out, TOOL, manifest_options(args), overwrite=args.overwrite,
+                            folders=folders, has_outputs=lambda: _holds_pngs(args.out))
+    except (OptionsMismatchError, OutputDirBusyError, OSError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    with out_dir:
+        return _run(args, jobs, positives, read_kwargs, out_dir)
+
+
+def _run(args: argparse.Namespace, jobs: List[Job], positives: Dict[str, bool],
+         read_kwargs: dict, out_dir) -> int:
+    from mmengine.utils import ProgressBar
+
+    if out_dir.removed:
+        print(f'removed {out_dir.removed} temporary file(s) of an interrupted run',
+              file=sys.stderr)
+    from mmchest.io.output_dir import format_option
+    changed = out_dir.changes(out_dir.previous)
+    if changed:
+        print(f'--overwrite: {args.out} was written with ' + ', '.join(
+            format_option(k, out_dir.previous.get(k)) for k in changed) + '; it now records '
+            + ', '.join(format_option(k, out_dir.options.get(k)) for k in changed)
+            + '; files this run does not write keep the options they were made with',
+            file=sys.stderr)
     opts = dict(out=args.out, names=args.names, size=args.size, overwrite=args.overwrite,
                 read_kwargs=read_kwargs)
 

@@ -1,5 +1,6 @@
 """tools/dicom_to_png.py: layouts, options, resume, privacy, bad files."""
 import importlib.util
+import json
 import os
 import struct
 import subprocess
@@ -99,24 +100,111 @@ def test_resize_longer_side(tool):
     assert tool.resize_longer_side(img, None) is img
 
 
-def test_resume_skips_finished_and_cleans_temporaries(tool, dicom_dir, tmp_path, capsys):
+def test_resume_skips_finished_and_cleans_only_its_temporaries(tool, dicom_dir, tmp_path,
+                                                               capsys):
     (dicom_dir / 'broken.dcm').unlink()
     (dicom_dir / 'c12.dcm').unlink()
     out = tmp_path / 'out'
+    # files the tool never wrote, named like its old temporaries or like temporaries at all
+    (out / 'nested').mkdir(parents=True)
+    user_files = [out / '.scan.1234.tmp', out / 'nested' / '.notes.txt.99.tmp',
+                  out / 'nested' / 'x.tmp', out / 'keep' / '.mmchest-dicom_to_png-x.tmp']
+    for p in user_files:
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(b'user data')
     assert _run(tool, dicom_dir, out, '--workers', '1') == 0
     capsys.readouterr()
     first = (out / 'a.png').stat().st_mtime_ns
-    # an interrupted run: one output missing, a temporary left behind
+    # an interrupted run: one output missing, one of the tool's temporaries left behind
     (out / 'nested' / 'b.png').unlink()
-    (out / 'nested' / '.b.png.4242.tmp').write_bytes(b'partial')
+    (out / 'nested' / '.mmchest-dicom_to_png-k3j2h1.tmp').write_bytes(b'partial')
     assert _run(tool, dicom_dir, out, '--workers', '1') == 0
     text = capsys.readouterr()
     assert '1 converted, 1 already done, 0 failed' in text.out
     assert 'removed 1 temporary' in text.err
     assert (out / 'a.png').stat().st_mtime_ns == first
-    assert sorted(p.name for p in (out / 'nested').iterdir()) == ['b.png']
+    # unrelated *.tmp files survive, also one with the prefix in a folder the tool does not
+    # write to
+    assert all(p.read_bytes() == b'user data' for p in user_files)
+    assert sorted(p.name for p in (out / 'nested').iterdir()) == \
+        ['.notes.txt.99.tmp', 'b.png', 'x.tmp']
     assert _run(tool, dicom_dir, out, '--workers', '1', '--overwrite') == 0
     assert '2 converted, 0 already done' in capsys.readouterr().out
+    assert all(p.exists() for p in user_files)
+
+
+def test_rerun_with_other_options_is_refused(tool, dicom_dir, tmp_path, capsys):
+    (dicom_dir / 'broken.dcm').unlink()
+    out = tmp_path / 'out'
+    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '48') == 0
+    manifest = json.loads((out / '.mmchest_dicom_to_png.json').read_text())
+    assert manifest['options']['size'] == 48 and manifest['options']['norm'] == 'auto'
+    capsys.readouterr()
+    before = {p: p.stat().st_mtime_ns for p in out.rglob('*.png')}
+    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '32') == 2
+    err = capsys.readouterr().err
+    assert f'{out} was written with --size 48; this run asks --size 32' in err
+    assert 'another output folder' in err and '--overwrite' in err
+    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '48', '--norm',
+                'minmax') == 2
+    assert 'written with --norm auto, --percentiles 0.5 99.5; this run asks --norm ' \
+        'minmax, no --percentiles' in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in out.rglob('*.png')} == before  # untouched
+    # the same options resume; an option the chosen norm ignores does not count
+    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '48', '--window', '1',
+                '2') == 0
+    assert '0 converted, 3 already done' in capsys.readouterr().out
+    # --overwrite redoes every file with the new options and records them
+    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '32', '--overwrite') == 0
+    text = capsys.readouterr()
+    assert '3 converted' in text.out and 'was written with --size 48' in text.err
+    assert {cv2.imread(str(p), cv2.IMREAD_UNCHANGED).shape for p in out.rglob('*.png')} == \
+        {(32, 32)}
+    assert json.loads((out / '.mmchest_dicom_to_png.json').read_text())['options'][
+        'size'] == 32
+    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '32') == 0
+
+
+def test_pngs_without_manifest_are_not_mixed(tool, dicom_dir, tmp_path, capsys):
+    (dicom_dir / 'broken.dcm').unlink()
+    out = tmp_path / 'out'
+    out.mkdir()
+    cv2.imwrite(str(out / 'a.png'), np.zeros((8, 8), np.uint8))  # options unknown
+    assert _run(tool, dicom_dir, out, '--workers', '1') == 2
+    assert 'holds outputs but no .mmchest_dicom_to_png.json' in capsys.readouterr().err
+    assert cv2.imread(str(out / 'a.png'), cv2.IMREAD_UNCHANGED).shape == (8, 8)
+    assert _run(tool, dicom_dir, out, '--workers', '1', '--overwrite') == 0
+    assert cv2.imread(str(out / 'a.png'), cv2.IMREAD_UNCHANGED).shape == (SIZE, SIZE)
+
+
+def test_concurrent_runs_into_one_folder(dicom_dir, tmp_path, repo_root):
+    """Two processes convert the same files into one folder at once: both succeed, every
+    PNG is complete, no temporary is left, and a third run with other options is refused."""
+    (dicom_dir / 'broken.dcm').unlink()
+    for i in range(12):
+        write_dicom(dicom_dir / 'many' / f'm{i}.dcm', _image(20 + i), compressed=False)
+    out = tmp_path / 'out'
+    cmd = [sys.executable, str(repo_root / 'tools' / 'dicom_to_png.py'), str(dicom_dir),
+           str(out), '--workers', '1']
+    procs = [subprocess.Popen(cmd + extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for extra in ([], ['--overwrite'], [])]
+    results = [(p.wait(timeout=600), p.stdout.read(), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    ok = [r for r in results if r[0] == 0]
+    busy = [r for r in results if r[0] != 0]
+    assert ok, results
+    # --overwrite either had the folder to itself or was refused because it was in use
+    for rc, _, err in busy:
+        assert rc == 2 and '--overwrite needs the folder to itself' in err, err
+    pngs = sorted(out.rglob('*.png'))
+    assert len(pngs) == 15
+    for p in pngs:
+        rel = p.relative_to(out).with_suffix('.dcm')
+        np.testing.assert_array_equal(cv2.imread(str(p), cv2.IMREAD_UNCHANGED),
+                                      read_dicom(dicom_dir / rel)[0])
+    assert not [p for p in out.rglob('*') if p.name.endswith('.tmp')]
 
 
 def test_identifier_in_name_is_refused_unless_named_by_uid(tool, tmp_path, capsys):
@@ -131,10 +219,12 @@ def test_identifier_in_name_is_refused_unless_named_by_uid(tool, tmp_path, capsy
     out2 = tmp_path / 'out2'
     assert _run(tool, src, out2, '--workers', '1', '--names', 'sop') == 0
     uid_safe = synthetic_uid('file', 'safe.dcm', 'sop')  # write_dicom's default UID
-    assert sorted(p.name for p in out2.iterdir()) == sorted(['1.2.826.0.9.png',
-                                                             f'{uid_safe}.png'])
-    assert tool.contains_identifier('x/doe_john.png', ['Doe']) is True
-    assert tool.contains_identifier('x/1.2.3.png', ['Doe', '1234567']) is False
+    assert sorted(p.name for p in out2.glob('*.png')) == sorted(['1.2.826.0.9.png',
+                                                                 f'{uid_safe}.png'])
+    # the rule lives in the package, shared with tools/infer.py
+    from mmchest.io.safe_names import contains_identifier
+    assert contains_identifier('x/doe_john.png', ['Doe']) is True
+    assert contains_identifier('x/1.2.3.png', ['Doe', '1234567']) is False
 
 
 @pytest.mark.parametrize('layout', ['siim_png', 'chest_image_pneum'])
