@@ -3,6 +3,8 @@
 #   mim train mmseg configs/unet_siim.py                      # data in datasets/siim
 #   mim train mmseg configs/unet_siim.py --launcher pytorch --gpus 8
 #   mim test  mmseg configs/unet_siim.py --checkpoint work_dirs/unet_siim/iter_40000.pth
+# Split (configs/_base_/datasets/siim.py): seeded 80/10/10, stratified by positive/negative;
+# save_best and tools/search_thresholds.py use 'val', `mim test` reports the held-out 'test'.
 _base_ = [
     './_base_/datasets/siim.py',
     './_base_/models/unet_resnet34.py',

@@ -2,6 +2,9 @@
 
 The split is stratified by class (pneumonia / norma) and grouped by patient: the pneumonia
 studies of one ``masks/dup_list.json`` group, and both views of a study, share a split.
+Without an ``indices.json`` (the zenodo download as published) and with the default seed and
+fractions, the file holds exactly the split the configs use by default (the dataset's
+``ann_file=None``); with one, the studies it lists are re-split.
 
 Example::
 
@@ -20,18 +23,19 @@ import os.path as osp
 import sys
 from typing import List, Optional
 
-from mmchest.io.multi_expert_layout import (CLASS_DIRS, SPLITS, indices_to_json, load_json,
-                                            parse_dup_list, parse_indices, resplit, scan_images,
-                                            split_leaks)
+from mmchest.io.multi_expert_layout import (CLASS_DIRS, DEFAULT_SPLIT_RATIOS, SPLITS,
+                                            indices_to_json, load_json, parse_dup_list,
+                                            parse_indices, resplit, scan_images, split_leaks)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('data_root', help='folder holding images/, masks/ (and indices.json)')
     parser.add_argument('--out', required=True, help='output JSON (indices.json shape)')
-    parser.add_argument('--fractions', type=float, nargs=3, default=(0.7, 0.1, 0.2),
+    parser.add_argument('--fractions', type=float, nargs=3,
+                        default=tuple(DEFAULT_SPLIT_RATIOS[k] for k in SPLITS),
                         metavar=('TRAIN', 'VAL', 'TEST'),
-                        help='relative split sizes (default: 0.7 0.1 0.2)')
+                        help='relative split sizes (default: %(default)s, as the dataset)')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
     parser.add_argument('--indices', default='indices.json',
                         help='studies to re-split, relative to data_root; when absent every '

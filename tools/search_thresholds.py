@@ -4,11 +4,16 @@
     python tools/search_thresholds.py configs/unet_siim.py work_dirs/unet_siim/iter_40000.pth \
         --out-dir work_dirs/unet_siim/thresholds
 
-Runs the model (without its configured triplet) over the config's ``val_dataloader`` dataset,
-sweeps every triplet of the grid with the competition score (mean per-image Dice, empty vs
-empty = 1), prints the best one with the ``--cfg-options`` that applies it, and writes
-``thresholds.png`` (the score over top x bottom threshold, one panel per min area) and
-``thresholds.json`` (the whole grid). ``min_area`` counts pixels at the original resolution.
+    python tools/search_thresholds.py configs/unet_siim.py CKPT --cfg-options \
+        val_dataloader.dataset.data_root=/data/siim
+
+Runs the model (without its configured triplet) over the config's ``val_dataloader`` dataset
+(after ``--cfg-options``, as ``mim test`` reads the config), sweeps every triplet of the grid
+with the competition score (mean per-image Dice, empty vs empty = 1), prints the best one with
+the ``--cfg-options`` that applies it, and writes ``thresholds.png`` (the score over top x
+bottom threshold, one panel per min area) and ``thresholds.json`` (the whole grid).
+``min_area`` counts pixels at the original resolution. Tune on ``val`` and report the score of
+``mim test`` on the held-out ``test`` split: the best score here is optimistic by construction.
 """
 import argparse
 import json
@@ -21,16 +26,22 @@ from mmchest.arg_types import float_range
 
 
 def parse_args(argv=None):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--out-dir', default=None, help='default: next to the checkpoint')
-    parser.add_argument('--split', default='val', choices=['val', 'test'])
+    parser.add_argument('--split', default='val', choices=['val', 'test'],
+                        help="the config's dataloader to tune on (default: %(default)s; "
+                        'tuning on test makes its score optimistic)')
     parser.add_argument('--top', type=float_range, default='0.5:0.95:0.05')
     parser.add_argument('--min-areas', type=int, nargs='+', default=[0, 250, 500, 1000, 2000, 3000])
     parser.add_argument('--bottom', type=float_range, default='0.2:0.6:0.05')
     parser.add_argument('--max-images', type=int, default=None)
     parser.add_argument('--device', default=None)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, as in mim test (e.g. '
+                        'val_dataloader.dataset.data_root=DIR)')
     return parser.parse_args(argv)
 
 
@@ -69,8 +80,11 @@ def main(argv=None) -> int:
     from mmchest.seg.inference import (build_eval_dataset, load_segmentor, predict_dataset,
                                        probability_map)
 
-    model = load_segmentor(args.config, args.checkpoint, device=args.device, triplet=False)
+    model = load_segmentor(args.config, args.checkpoint, device=args.device,
+                           cfg_options=args.cfg_options, triplet=False)
     dataset = build_eval_dataset(model, args.split)
+    print(f"Tuning on the config's {args.split!r} split ({len(dataset)} images, "
+          f"{model.cfg[f'{args.split}_dataloader']['dataset'].get('data_root')})")
     n = len(dataset) if args.max_images is None else min(args.max_images, len(dataset))
     probs, gts = [], []
     bar = ProgressBar(n)
@@ -88,10 +102,11 @@ def main(argv=None) -> int:
         json.dump(dict(best=dict(top_score_threshold=best[0], min_area=best[1],
                                  bottom_threshold=best[2], dice=best_score),
                        top=args.top, min_areas=args.min_areas, bottom=args.bottom,
-                       scores=scores.tolist(), num_images=n), f, indent=1)
+                       scores=scores.tolist(), num_images=n, split=args.split),
+                  f, indent=1)
     plot_surface(scores, args.top, args.min_areas, args.bottom, best,
                  os.path.join(out_dir, 'thresholds.png'))
-    print(f'\n{n} images. Best triplet: top_score_threshold={best[0]}, min_area={best[1]}, '
+    print(f'\n{n} images of split {args.split!r}. Best triplet: top_score_threshold={best[0]}, min_area={best[1]}, '
           f'bottom_threshold={best[2]} -> siim/dice {best_score:.4f}')
     print('Apply it with: --cfg-options '
           f'model.test_cfg.triplet.top_score_threshold={best[0]} '

@@ -6,14 +6,16 @@
 
 Rows are ``ImageId,EncodedPixels`` with ``-1`` for an empty mask; the RLE is the SIIM
 relative, column-major format (``--rle-format absolute`` for 1-indexed absolute starts). The
-config's test-time post-processing (triplet thresholding) is applied. A DICOM that cannot be
-read is reported, written as ``-1`` and counted; the tool then exits with status 3.
+config's test-time post-processing (triplet thresholding, e.g. the one tuned on the validation
+split, passed with ``--cfg-options model.test_cfg.triplet...``) is applied. A DICOM that
+cannot be read is reported, written as ``-1`` and counted; the tool then exits with status 3.
 """
 import argparse
 import csv
 import os
 import sys
 
+from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
@@ -26,6 +28,9 @@ def parse_args(argv=None):
     parser.add_argument('--out', default='submission.csv')
     parser.add_argument('--rle-format', choices=['relative', 'absolute'], default='relative')
     parser.add_argument('--device', default=None, help="e.g. 'cuda:0' or 'cpu' (default: auto)")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, as in mim test (e.g. the triplet '
+                        'tools/search_thresholds.py prints)')
     return parser.parse_args(argv)
 
 
@@ -36,7 +41,8 @@ def main(argv=None) -> int:
     from mmchest.seg.datasets.siim import SIIMPneumothoraxDataset
     from mmchest.seg.inference import load_segmentor, predict_dataset
 
-    model = load_segmentor(args.config, args.checkpoint, device=args.device)
+    model = load_segmentor(args.config, args.checkpoint, device=args.device,
+                           cfg_options=args.cfg_options)
     dataset = SIIMPneumothoraxDataset(ann_file='', data_root=None,
                                       data_prefix=dict(img_path=args.dicom_dir),
                                       pipeline=model.cfg.test_pipeline, test_mode=True)

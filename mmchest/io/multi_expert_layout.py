@@ -20,8 +20,9 @@ from typing import Any, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
 from mmchest.splits import grouped_stratified_split, leaking_groups
 
 __all__ = [
-    'LayoutError', 'CLASS_DIRS', 'VIEWS', 'SPLITS', 'id_sort_key', 'load_json', 'parse_indices',
-    'parse_dup_list', 'split_leaks', 'scan_images', 'resplit', 'indices_to_json'
+    'LayoutError', 'CLASS_DIRS', 'VIEWS', 'SPLITS', 'DEFAULT_SPLIT_RATIOS', 'id_sort_key',
+    'load_json', 'parse_indices', 'parse_dup_list', 'split_leaks', 'scan_images', 'resplit',
+    'indices_to_json'
 ]
 
 PathLike = Union[str, 'os.PathLike[str]']
@@ -33,6 +34,9 @@ CLASS_DIRS: Tuple[str, ...] = ('pneumonia', 'norma')
 VIEWS: Tuple[str, ...] = ('pa', 'lat')
 #: Split names accepted in ``indices.json``.
 SPLITS: Tuple[str, ...] = ('train', 'val', 'test')
+#: Relative split sizes of the seeded patient-grouped split: the dataset's default
+#: (``ann_file=None``) and ``tools/multi_expert_split.py``'s, so both give the same split.
+DEFAULT_SPLIT_RATIOS: Dict[str, float] = {'train': 0.7, 'val': 0.1, 'test': 0.2}
 
 _STEM_RE = re.compile(r'^(?P<id>.+)_(?P<view>pa|lat)$')
 

@@ -2,6 +2,7 @@
 import importlib.util
 import json
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -77,6 +78,7 @@ def root(tmp_path):
 
 
 def _build(root, **kwargs):
+    kwargs.setdefault('ann_file', 'indices.json')  # the fixture's hand-made split file
     kwargs.setdefault('pipeline', [])
     kwargs.setdefault('missing_mask', 'skip')
     with warnings.catch_warnings():
@@ -186,13 +188,17 @@ def test_missing_mask_skip_policy_counts(root):
 
 
 def test_split_leak_warning(root):
-    with pytest.warns(SplitLeakWarning, match=r"1 same-patient group.*split 'val'"):
-        ds = MultiExpertPneumoniaDataset(data_root=str(root), split='val', pipeline=[])
+    with pytest.warns(SplitLeakWarning,
+                      match=r"indices.json puts 1 same-patient group of dup_list.json across "
+                      r"train/val \(1 of them with studies in split 'val'"):
+        ds = MultiExpertPneumoniaDataset(data_root=str(root), ann_file='indices.json',
+                                         split='val', pipeline=[])
     assert ds.leaking_groups == {'case_1': {'train': ['1'], 'val': ['2']}}
+    assert "the authors' split indices.json" in ds.split_description
     with warnings.catch_warnings():
         warnings.simplefilter('error', SplitLeakWarning)  # no leak check without groups
-        MultiExpertPneumoniaDataset(data_root=str(root), split='val', pipeline=[],
-                                    dup_list=None)
+        MultiExpertPneumoniaDataset(data_root=str(root), ann_file='indices.json', split='val',
+                                    pipeline=[], dup_list=None)
 
 
 def test_no_split_file_uses_every_image(root):
@@ -209,6 +215,12 @@ def test_bad_arguments_and_files(root):
         _build(root, split='test')
     with pytest.raises(FileNotFoundError, match='data not found.*nowhere'):
         MultiExpertPneumoniaDataset(data_root=str(root / 'nowhere'), pipeline=[])
+    with pytest.raises(ValueError, match="split='val' is not one of split_ratios"):
+        MultiExpertPneumoniaDataset(data_root=str(root), split='val', pipeline=[],
+                                    split_ratios=dict(train=0.8, test=0.2))
+    with pytest.raises(ValueError, match='split_ratios keys must be in'):
+        MultiExpertPneumoniaDataset(data_root=str(root), pipeline=[],
+                                    split_ratios=dict(train=0.8, holdout=0.2))
     (root / 'indices.json').write_text(json.dumps({'train': [1, 2]}))
     with pytest.raises(ValueError, match=r"indices.json: \['train'\] must map class to ids"):
         _build(root, split='train')
@@ -287,3 +299,98 @@ def test_positive_flags_follow_class_not_id(root):
     ds = _build(root, split='val', views='both')
     # pneumonia/2 (pa, lat) then norma/2 (pa, lat): same id, different class
     assert ds.get_positive_flags().tolist() == [True, True, False, False]
+
+
+# ----------------------------------------------------- the zenodo download, without indices.json
+@pytest.fixture(scope='module')
+def zenodo(tmp_path_factory):
+    """A synthetic tree laid out like the zenodo download (no indices.json), and the
+    authors'-style split file kept aside."""
+    from mmchest.synthetic import write_multi_expert
+    info = write_multi_expert(tmp_path_factory.mktemp('zenodo'), 12, 12, size=64, seed=3)
+    root = Path(info['root'])
+    authors = root.parent / 'authors_indices.json'
+    (root / 'indices.json').rename(authors)
+    return root, authors, info
+
+
+def _studies_of(ds):
+    return {ds.get_data_info(i)['study'] for i in range(len(ds))}
+
+
+def test_default_is_a_seeded_split_grouped_by_patient(zenodo):
+    root, _, info = zenodo
+    assert not (root / 'indices.json').exists()
+    parts = {s: MultiExpertPneumoniaDataset(data_root=str(root), split=s, views='both',
+                                            pipeline=[]) for s in ('train', 'val', 'test')}
+    studies = {s: _studies_of(ds) for s, ds in parts.items()}
+    assert all(studies.values())
+    assert not (studies['train'] & studies['val'] or studies['train'] & studies['test']
+                or studies['val'] & studies['test'])
+    assert set().union(*studies.values()) == {f'{c}/{i}' for c in ('pneumonia', 'norma')
+                                              for i in info['indices']['train'][c]
+                                              + info['indices']['val'][c]
+                                              + info['indices']['test'][c]}
+    where = {st: s for s, sts in studies.items() for st in sts}
+    for group in info['dup_list'].values():  # one patient, one split
+        assert len({where[f'pneumonia/{i}'] for i in group}) == 1
+    for ds in parts.values():  # both views of every study, in the same split
+        views = {}
+        for i in range(len(ds)):
+            views.setdefault(ds.get_data_info(i)['study'], set()).add(
+                ds.get_data_info(i)['view'])
+        assert all(v == {'pa', 'lat'} for v in views.values())
+        assert ds.leaking_groups == {}
+    text = parts['val'].split_description
+    assert "split 'val': seeded patient-grouped split (seed 0, train/val/test = 0.7/0.1/0.2" in text
+    assert "NOT the authors' indices.json; scores are not comparable with the paper's" in text
+    # the split depends on the files and the seed only, not on `views`
+    pa = MultiExpertPneumoniaDataset(data_root=str(root), split='val', views='pa', pipeline=[])
+    assert _studies_of(pa) == studies['val']
+
+
+def test_default_split_is_what_the_resplit_tool_writes(zenodo, tmp_path):
+    root, _, _ = zenodo
+    out = tmp_path / 'by_patient.json'
+    assert _tool().main([str(root), '--out', str(out)]) == 0
+    written = json.loads(out.read_text())
+    for s in ('train', 'val', 'test'):
+        ds = MultiExpertPneumoniaDataset(data_root=str(root), split=s, views='both',
+                                         pipeline=[])
+        assert _studies_of(ds) == {f'{c}/{i}' for c, ids in written[s].items() for i in ids}
+
+
+def test_authors_split_is_explicit_and_warns_about_leaking_groups(zenodo, tmp_path):
+    import shutil
+    from mmchest.data_root import DatasetNotFoundError
+    from mmchest.io.multi_expert_layout import parse_dup_list, parse_indices, split_leaks
+    root, authors, info = zenodo
+    with pytest.raises(DatasetNotFoundError,
+                       match=r"indices.json does not exist. The zenodo download has no split "
+                       r"file: the authors' split is .src/indsices.json \(sic\).*ann_file=None"):
+        MultiExpertPneumoniaDataset(data_root=str(root), ann_file='indices.json', split='train',
+                                    pipeline=[])
+    copy = tmp_path / 'with_indices'
+    shutil.copytree(root, copy)
+    shutil.copy(authors, copy / 'indices.json')
+    expected = len(split_leaks(parse_indices(info['indices']),
+                               parse_dup_list(info['dup_list'])))
+    assert expected >= 1  # the synthetic file leaks, as the published one does
+    with pytest.warns(SplitLeakWarning,
+                      match=rf'indices.json puts {expected} same-patient groups? of '
+                      r'dup_list.json across train/val/test'):
+        ds = MultiExpertPneumoniaDataset(data_root=str(copy), ann_file='indices.json',
+                                         split='train', views='both', pipeline=[])
+    assert _studies_of(ds) == {f'{c}/{i}' for c, ids in info['indices']['train'].items()
+                               for i in ids}
+    assert "the authors' split indices.json" in ds.split_description
+    assert 'not comparable' in ds.split_description
+
+
+def test_seeded_split_skips_studies_without_the_requested_view(root):
+    (root / 'indices.json').unlink()
+    # pneumonia/3 and norma/1 have no lateral image: the seeded split skips them, counted
+    ds = MultiExpertPneumoniaDataset(data_root=str(root), views='lat', missing_mask='skip',
+                                     pipeline=[])
+    assert _studies_of(ds) == {'pneumonia/1', 'pneumonia/2', 'norma/2'}
+    assert ds.num_missing_views == 2

@@ -1,6 +1,7 @@
 """Multi-expert configs: every one loads and builds; the CPU demo config runs `mim train`
 (2 iterations) and `mim test`, reporting model-vs-expert next to expert-vs-expert Dice."""
 import json
+import warnings
 from pathlib import Path
 
 import cv2
@@ -10,6 +11,8 @@ import pytest
 pytest.importorskip('mmseg')
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
+
+from mmchest.seg.datasets.multi_expert_pneumonia import SplitLeakWarning  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = ['configs/unet_multi_expert_pneumonia.py', 'configs/unet_multi_expert_pneumonia_lat.py',
@@ -76,8 +79,16 @@ def test_config_loads_and_builds(config, tmp_path):
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         ds_cfg = cfg[name].dataset.copy()
         ds_cfg.data_root = str(root)
-        with pytest.warns(UserWarning, match='same-patient'):
-            ds = DATASETS.build(ds_cfg)
+        if 'synthetic' in config:  # the demo pins the set's indices.json (it leaks)
+            assert ds_cfg.ann_file == 'indices.json'
+            with pytest.warns(UserWarning, match='same-patient'):
+                ds = DATASETS.build(ds_cfg)
+        else:  # the seeded patient-grouped split: indices.json is ignored, nothing leaks
+            assert ds_cfg.ann_file is None
+            with warnings.catch_warnings():
+                warnings.simplefilter('error', SplitLeakWarning)
+                ds = DATASETS.build(ds_cfg)
+            assert 'seeded patient-grouped split' in ds.split_description
         views = {ds.get_data_info(i)['view'] for i in range(len(ds))}
         expected = {'lat'} if config.endswith('_lat.py') else (
             {'pa', 'lat'} if 'synthetic' in config else {'pa'})
@@ -114,6 +125,35 @@ def test_demo_config_mim_train_and_test(tmp_path, cli):
     assert metrics['expert/agreement_expert1_expert2_pneumonia'] == pytest.approx(7 / 8)
     assert metrics['expert/agreement_expert1_expert3_pneumonia'] == pytest.approx(6 / 8)
     assert metrics['expert/agreement_expert1_expert3'] == pytest.approx((6 / 8 + 1) / 2)
+
+
+def test_entry_config_trains_on_the_zenodo_download_as_published(tmp_path, cli):
+    """images/ and masks/ (with dup_list.json) only, no indices.json: the entry config,
+    unchanged but for data_root and the schedule, trains on the seeded patient-grouped split,
+    says so in the log, and `mim test` reports its held-out test split."""
+    from mmchest.synthetic import write_multi_expert
+    root = write_multi_expert(tmp_path / 'data', 8, 8, size=64, seed=1)['root']
+    Path(root, 'indices.json').unlink()
+    assert sorted(p.name for p in Path(root).iterdir()) == ['images', 'masks']
+    work = tmp_path / 'work'
+    config = REPO / CONFIGS[0]
+    loaders = [f'{n}_dataloader.{k}' for n in ('train', 'val', 'test')
+               for k in ('num_workers=0', 'persistent_workers=False')]
+    roots = [f'{n}_dataloader.dataset.data_root={root}' for n in ('train', 'val', 'test')]
+    out = cli(['mim', 'train', 'mmseg', config, '--work-dir', work, '--cfg-options', *roots,
+               *loaders, 'train_dataloader.batch_size=1', 'train_cfg.max_iters=1',
+               'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1',
+               'param_scheduler=[]']).stdout
+    assert (work / 'iter_1.pth').is_file()
+    for split in ('train', 'val'):
+        assert (f"split '{split}': seeded patient-grouped split (seed 0, train/val/test = "
+                '0.7/0.1/0.2') in out
+    assert "NOT the authors' indices.json; scores are not comparable with the paper's" in out
+    assert 'same-patient group' not in out  # no leak warning: grouped by patient
+    out = cli(['mim', 'test', 'mmseg', config, '--checkpoint', work / 'iter_1.pth',
+               '--work-dir', work, '--cfg-options', *roots, *loaders]).stdout
+    assert "split 'test': seeded patient-grouped split" in out
+    assert 'expert/dice_majority' in out
 
 
 def _loss_on_two_samples(cfg, root, fusion):

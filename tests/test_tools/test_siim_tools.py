@@ -77,3 +77,31 @@ def test_search_thresholds_writes_best_and_plot(setup, repo_root):
     assert scores.shape == (2, 2, 2)
     assert result['best']['dice'] == pytest.approx(scores.max())
     assert (out_dir / 'thresholds.png').stat().st_size > 1000
+
+
+def test_search_thresholds_takes_cfg_options(setup, repo_root, capsys):
+    """The demo config itself (its data_root does not exist here), pointed at the data with
+    --cfg-options as with mim test; tuning reads the 'val' split."""
+    tool = _tool(repo_root, 'search_thresholds')
+    out_dir = setup['tmp'] / 'thr_cfg_options'
+    root = setup['info']['root']
+    assert tool.main([str(repo_root / 'configs/demo/unet_siim_synthetic.py'), setup['ckpt'],
+                      '--out-dir', str(out_dir), '--top', '0.5', '--min-areas', '0',
+                      '--bottom', '0.4', '--device', 'cpu',
+                      '--cfg-options', f'val_dataloader.dataset.data_root={root}',
+                      'val_dataloader.num_workers=0']) == 0
+    result = json.loads((out_dir / 'thresholds.json').read_text())
+    assert result['split'] == 'val' and result['num_images'] >= 1
+    out = capsys.readouterr().out
+    assert f"Tuning on the config's 'val' split ({result['num_images']} images, {root})" in out
+
+
+def test_submission_takes_cfg_options(setup, repo_root, tmp_path):
+    """--cfg-options reaches the model: a min area larger than the image empties every mask."""
+    tool = _tool(repo_root, 'siim_submission')
+    out = tmp_path / 'sub.csv'
+    test_dir = setup['info']['root'] + '/dicom-images-test'
+    assert tool.main([setup['cfg'], setup['ckpt'], test_dir, '--out', str(out), '--device',
+                      'cpu', '--cfg-options', 'model.test_cfg.triplet.min_area=1000000']) == 0
+    rows = out.read_text().splitlines()[1:]
+    assert len(rows) == len(setup['info']['test']) and all(r.endswith(',-1') for r in rows)

@@ -2,15 +2,22 @@
 # from three radiologists (see datasets/multi_expert_pneumonia/README.md):
 #   datasets/multi_expert_pneumonia/images/{pneumonia,norma}/<id>_{pa,lat}.png
 #   datasets/multi_expert_pneumonia/masks/expert{1,2,3}/<id>_<view>.png|.npz
-#   datasets/multi_expert_pneumonia/indices.json, masks/dup_list.json
-# The authors' split (indices.json) puts same-patient studies in several splits; the dataset
-# warns about it, and tools/multi_expert_split.py writes a split grouped by patient.
+#   datasets/multi_expert_pneumonia/masks/dup_list.json
+# That is the zenodo download (record 5732746) as published. Split: ann_file=None makes a
+# seeded train/val/test split grouped by patient (dup_list groups and both views of a study
+# together) and stratified by class, and logs it. The authors' split is an explicit choice:
+# copy .src/indsices.json (sic) from their code repository to indices.json and set
+# ann_file='indices.json' in all three dataloaders; it puts same-patient groups across
+# train/val/test and the dataset warns how many. Scores on the two splits are not comparable.
 dataset_type = 'MultiExpertPneumoniaDataset'
 data_root = 'datasets/multi_expert_pneumonia'
 crop_size = (512, 512)
 views = 'pa'  # 'pa', 'lat' or 'both'
 experts = [1, 2, 3]
 train_fusion = 'majority'  # 'single' (one expert), 'each', 'union', 'intersection', 'mean'
+ann_file = None  # seeded patient-grouped split; 'indices.json' = the authors' split
+split_ratios = dict(train=0.7, val=0.1, test=0.2)
+split_seed = 0
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -41,7 +48,9 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='indices.json',
+        ann_file=ann_file,
+        split_ratios=split_ratios,
+        split_seed=split_seed,
         split='train',
         views=views,
         experts=experts,
@@ -56,7 +65,9 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='indices.json',
+        ann_file=ann_file,
+        split_ratios=split_ratios,
+        split_seed=split_seed,
         split='val',
         views=views,
         experts=experts,
@@ -71,7 +82,9 @@ test_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='indices.json',
+        ann_file=ann_file,
+        split_ratios=split_ratios,
+        split_seed=split_seed,
         split='test',
         views=views,
         experts=experts,

@@ -2,9 +2,16 @@
 #   datasets/siim/dicom-images-train/<study>/<series>/<ImageId>.dcm + train-rle.csv
 # (see datasets/siim/README.md). For the PNG layout of MMSegmentation's chest_image_pneum
 # project set layout='png' (images/{train,test}, masks/{train,test}).
+# Split: the labelled images are split 80/10/10 (train/val/test), seeded and stratified by
+# positive/negative. Checkpoints are chosen (save_best) and the triplet thresholds tuned
+# (tools/search_thresholds.py) on 'val'; `mim test` reports 'test', which neither sees.
+# To use another location, override data_root in all three dataloaders. A child config that
+# changes split_ratios gives all three keys (dicts merge key by key).
 dataset_type = 'SIIMPneumothoraxDataset'
 data_root = 'datasets/siim'
 crop_size = (512, 512)
+split_ratios = dict(train=0.8, val=0.1, test=0.1)
+split_seed = 0
 
 train_pipeline = [
     dict(type='LoadDicomImageFromFile'),  # also reads PNG/JPEG files
@@ -37,7 +44,8 @@ train_dataloader = dict(
         ann_file='train-rle.csv',
         data_prefix=dict(img_path='dicom-images-train'),
         split='train',
-        split_ratios=dict(train=0.9, val=0.1),
+        split_ratios=split_ratios,
+        split_seed=split_seed,
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
@@ -50,9 +58,23 @@ val_dataloader = dict(
         ann_file='train-rle.csv',
         data_prefix=dict(img_path='dicom-images-train'),
         split='val',
-        split_ratios=dict(train=0.9, val=0.1),
+        split_ratios=split_ratios,
+        split_seed=split_seed,
         pipeline=test_pipeline))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='train-rle.csv',
+        data_prefix=dict(img_path='dicom-images-train'),
+        split='test',
+        split_ratios=split_ratios,
+        split_seed=split_seed,
+        pipeline=test_pipeline))
 
 # siim/dice is the competition score (mean per-image Dice, empty-vs-empty = 1);
 # mmseg's dataset-wide IoU/Dice stay beside it.

@@ -6,9 +6,13 @@
 # distortion), batch 16, SGD schedule_20k. Differences, all forced by the data:
 # - dataset: SIIMPneumothoraxDataset(layout='png') instead of the project's
 #   ChestImagePneumDataset (same files: images/train/<id>.png, masks/train/<id>.png, 0/1);
-# - split: the dataset's seeded 80/20 split, stratified by positive/negative, which is the
-#   train.txt / val.txt that tools/dicom_to_png.py --layout chest_image_pneum writes (the
-#   project's split_seg_dataset.py draws an unstratified sklearn split);
+# - split: the project trains on an unstratified 80/20 split (split_seg_dataset.py) and
+#   tests on its val part. Here the labelled images (images/train + masks/train) get the
+#   dataset's seeded 80/10/10 train/val/test split, stratified by positive/negative: val
+#   drives validation, `mim test` reports the held-out test part. images/test (the Kaggle
+#   test set) has no masks and is not used. The train.txt / val.txt lists that
+#   tools/dicom_to_png.py --layout chest_image_pneum writes are the project's 80/20 lists;
+#   these configs do not read them;
 # - masks: the union of all RLE rows of an image (the project's prepare_dataset.py keeps only
 #   the last row, read with index_col=0);
 # - siim/dice (the Kaggle score) is reported beside the project's mIoU/mDice.
@@ -24,7 +28,7 @@ custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)
 
 data_root = 'datasets/siim_png'
 img_scale = (512, 512)
-split_ratios = dict(train=0.8, val=0.2)
+split_ratios = dict(train=0.8, val=0.1, test=0.1)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -57,7 +61,12 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(split='val', pipeline=test_pipeline, **_png))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(split='test', pipeline=test_pipeline, **_png))
 val_evaluator = [
     dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice']),
     dict(type='SIIMDiceMetric'),

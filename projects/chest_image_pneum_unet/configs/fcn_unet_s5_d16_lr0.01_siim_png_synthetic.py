@@ -29,7 +29,10 @@ train_dataloader = dict(
 val_dataloader = dict(
     num_workers=1,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# the held-out 'test' part of the 80/10/10 split, not 'val'
+test_dataloader = dict(
+    num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
 model = dict(data_preprocessor=dict(size=img_scale))
 train_cfg = dict(max_iters=40, val_interval=40)
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=40,

@@ -36,7 +36,10 @@ train_dataloader = dict(
 val_dataloader = dict(
     num_workers=1,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# the held-out 'test' split of configs/_base_/datasets/siim.py (80/10/10), not 'val'
+test_dataloader = dict(
+    num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
     dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False, begin=5, end=20),
