@@ -8,7 +8,15 @@
 
 Inputs are files (read as DICOM when they end in .dcm/.dicom or carry the DICOM prefix,
 otherwise as an image) or folders, searched recursively for *.dcm, *.dicom and *.png.
-Outputs under ``--out`` (``<name>`` is the input file's stem, made unique with ``_2``, ...):
+Before the model loads, every input is resolved (a missing one is listed in ``errors.csv``,
+the others go on) and ``--out`` is created and proved writable (otherwise exit status 2).
+
+Outputs under ``--out``. ``<name>`` is the input file's stem, made unique with ``_2``, ...;
+a DICOM whose stem contains its PatientID or PatientName (the rule of
+:mod:`mmchest.io.safe_names`, shared with ``tools/dicom_to_png.py``) is named by its
+SOPInstanceUID instead, or ``sha256-<16 hex digits>`` of the file when the UID is missing,
+carries the identifier too, or the header cannot be parsed; ``summary.csv`` maps names to
+sources:
 
 - segmentation: ``masks/<name>.png``, 8-bit, original size, 0 = background, 255 = finding
   (after the config's post-processing, e.g. SIIM triplet thresholding);
@@ -20,8 +28,12 @@ Outputs under ``--out`` (``<name>`` is the input file's stem, made unique with `
   per image. ``probability`` is the has-finding score: the maximum foreground probability
   (segmentation) or the highest box score (detection; 0 without boxes).
 
-A file that cannot be read is reported on stderr and in ``errors.csv`` and skipped; the run
-goes on and exits with status 3. The model runs on CUDA when available (``--device``).
+- ``errors.csv``: ``source,error``, one row per input that is missing or cannot be read
+  (header only when there is none, so a rerun never leaves an old list behind).
+
+A missing or unreadable input is reported on stderr and in ``errors.csv`` and skipped; the
+run goes on with the others and exits with status 3. ``source`` columns repeat the input
+paths as given. The model runs on CUDA when available (``--device``).
 """
 from __future__ import annotations
 
@@ -49,7 +61,7 @@ BOX_COLOR = (0, 255, 255)  # BGR yellow
 
 # ----------------------------------------------------------------------------- inputs
 def collect_inputs(inputs: Iterable[str],
-                   suffixes: Sequence[str] = INPUT_SUFFIXES) -> List[str]:
+                   suffixes: Sequence[str] = INPUT_SUFFIXES) -> Tuple[List[str], List[str]]:
     """Expand files and folders into a sorted, de-duplicated list of files.
 
     Args:
@@ -59,12 +71,11 @@ def collect_inputs(inputs: Iterable[str],
             Defaults to :data:`INPUT_SUFFIXES`.
 
     Returns:
-        list[str]: The files, folder contents sorted, in the order of ``inputs``.
-
-    Raises:
-        FileNotFoundError: An input does not exist.
+        tuple[list[str], list[str]]: The files (folder contents sorted, in the order of
+        ``inputs``) and the inputs that do not exist.
     """
     files: List[str] = []
+    missing: List[str] = []
     for item in inputs:
         if osp.isdir(item):
             found = [osp.join(root, name)
@@ -74,25 +85,30 @@ def collect_inputs(inputs: Iterable[str],
         elif osp.exists(item):
             files.append(item)
         else:
-            raise FileNotFoundError(f'input {item!r} does not exist')
+            missing.append(item)
     seen = set()
-    return [f for f in files if not (osp.abspath(f) in seen or seen.add(osp.abspath(f)))]
+    files = [f for f in files if not (osp.abspath(f) in seen or seen.add(osp.abspath(f)))]
+    return files, missing
 
 
-def unique_names(paths: Sequence[str]) -> List[str]:
+def unique_names(paths: Sequence[str], stems: Optional[Sequence[str]] = None) -> List[str]:
     """Output names: each file's stem; repeated stems get ``_2``, ``_3``, ... in order.
 
     Args:
         paths (Sequence[str]): Input files.
+        stems (Sequence[str], optional): Names to use instead of the file stems (e.g. from
+            :func:`mmchest.io.safe_names.safe_stem`). Defaults to None.
 
     Returns:
         list[str]: One name per path, all distinct.
     """
+    if stems is None:
+        stems = [osp.splitext(osp.basename(p))[0] for p in paths]
     used: Dict[str, int] = {}
     taken = set()
     names = []
-    for path in paths:
-        stem = osp.splitext(osp.basename(path))[0] or 'image'
+    for stem in stems:
+        stem = stem or 'image'
         name, k = stem, used.get(stem, 1)
         while name in taken:
             k += 1
@@ -364,7 +380,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('inputs', nargs='+', metavar='INPUT',
                         help='DICOM/PNG files or folders (searched recursively)')
-    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--out', required=True,
+                        help='output folder (created; checked before the model loads)')
     parser.add_argument('--score-thr', type=float, default=0.5,
                         help='detection: keep boxes with score > this (default: %(default)s)')
     parser.add_argument('--device', default=None, help="e.g. 'cuda:0' or 'cpu' (default: "
@@ -379,29 +396,69 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def resolve_inputs(inputs: Sequence[str]) -> Tuple[List[str], List[str],
+                                                    List[Tuple[str, str]]]:
+    """Files to run on, their output names, and the inputs that cannot be used.
+
+    Args:
+        inputs (Sequence[str]): Files and folders from the command line.
+
+    Returns:
+        tuple: ``(paths, names, errors)``: the readable files, one identifier-free unique
+        name each (:func:`mmchest.io.safe_names.safe_stem`, :func:`unique_names`), and
+        ``(source, reason)`` for missing or unreadable inputs.
+    """
+    from mmchest.io.safe_names import safe_stem
+    found, missing = collect_inputs(inputs)
+    errors = [(item, 'FileNotFoundError: input does not exist') for item in missing]
+    paths, stems = [], []
+    for path in found:
+        try:
+            stems.append(safe_stem(path))
+        except OSError as err:
+            errors.append((path, f'{type(err).__name__}: {err}'.replace('\n', ' ')))
+            continue
+        paths.append(path)
+    return paths, unique_names(paths, stems), errors
+
+
+def _write_errors(out: str, errors: Sequence[Tuple[str, str]]) -> None:
+    with open(osp.join(out, 'errors.csv'), 'w', newline='') as f:
+        csv.writer(f).writerows([('source', 'error')] + list(errors))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     from mmengine.utils import ProgressBar
 
-    paths = collect_inputs(args.inputs)
+    from mmchest.io.output_dir import check_writable_dir, tmp_prefix
+
+    out = args.out
+    try:
+        check_writable_dir(out, tmp_prefix('infer'), subdirs=('masks', 'boxes', 'overlays'))
+    except OSError as err:
+        print(f'error: --out {out!r} is not a writable folder ({type(err).__name__}: '
+              f'{err})', file=sys.stderr)
+        return 2
+    paths, names, errors = resolve_inputs(args.inputs)
+    for source, reason in errors:
+        sys.stderr.write(f'skipped {source}: {reason}\n')
     if not paths:
+        _write_errors(out, errors)
         print(f'no DICOM or PNG files in {args.inputs}', file=sys.stderr)
         return 2
     predictor = Predictor(args.config, args.checkpoint, device=args.device,
                           score_thr=args.score_thr, cfg_options=args.cfg_options,
                           max_pixels=args.max_pixels)
-    out = args.out
-    os.makedirs(out, exist_ok=True)
     detail = 'mask_pixels' if predictor.task == 'seg' else 'num_boxes'
-    errors: List[Tuple[str, str]] = []
-    n_pos = 0
+    n_pos = n_done = 0
     print(f'{len(paths)} image(s), {predictor.task} model on {predictor.device}',
           file=sys.stderr)
     bar = ProgressBar(len(paths), file=sys.stderr)
     with open(osp.join(out, 'summary.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
         writer.writerow(['image', 'source', 'probability', 'has_finding', detail])
-        for path, name in zip(paths, unique_names(paths)):
+        for path, name in zip(paths, names):
             try:
                 pred = predictor.predict(path)
             except READ_ERRORS as err:
@@ -424,14 +481,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              value])
             f.flush()
             n_pos += pred.has_finding
+            n_done += 1
             bar.update()
     sys.stderr.write('\n')
-    if errors:
-        with open(osp.join(out, 'errors.csv'), 'w', newline='') as f:
-            csv.writer(f).writerows([('source', 'error')] + errors)
-    done = len(paths) - len(errors)
-    print(f'wrote {out}: {done} image(s), {n_pos} with a finding'
-          + (f'; {len(errors)} unreadable file(s) skipped (errors.csv)' if errors else ''))
+    _write_errors(out, errors)
+    print(f'wrote {out}: {n_done} image(s), {n_pos} with a finding'
+          + (f'; {len(errors)} input(s) missing or unreadable, skipped (errors.csv)'
+             if errors else ''))
     return 3 if errors else 0
 
 

@@ -10,12 +10,14 @@ such a file (``--names sop`` names it by its SOPInstanceUID instead); ``infer`` 
 The identifier values are only compared with names here, never returned to callers for
 printing or storing.
 
-Pure module: pydicom and the standard library; no registry, no OpenMMLab imports.
+Pure module: pydicom (through :mod:`mmchest.io.dicom`'s bounded header parser) and the
+standard library; no registry, no OpenMMLab imports.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 import os.path as osp
 from typing import NamedTuple, Optional, Sequence, Tuple
 
@@ -43,6 +45,10 @@ class DicomIdentity(NamedTuple):
 def dicom_identity(path: str | os.PathLike) -> DicomIdentity:
     """Read SOPInstanceUID, PatientID and PatientName from a DICOM header.
 
+    The header is parsed as :func:`mmchest.io.dicom.read_dicom` parses it: up to the pixel
+    data, and a deflated data set inflated in bounded steps (a decompression bomb costs no
+    more than its header).
+
     Args:
         path (str | os.PathLike): The DICOM file (pixel data is not read).
 
@@ -50,19 +56,26 @@ def dicom_identity(path: str | os.PathLike) -> DicomIdentity:
         DicomIdentity: The UID and the identifier values to keep out of names.
 
     Raises:
-        OSError: The file cannot be read.
-        Exception: pydicom cannot parse the header (callers treat this as "unknown").
+        DicomReadError: The file cannot be read or is not DICOM (a ValueError).
     """
-    import pydicom
-    ds = pydicom.dcmread(path, stop_before_pixels=True, force=True,
-                         specific_tags=['SOPInstanceUID', 'PatientID', 'PatientName'])
+    from mmchest.io.dicom import _parse, _raw_text, _read_bytes
+    ds = _parse(_read_bytes(path), path, header_only=True).ds
+
+    def text(keyword: str) -> str:
+        try:
+            with warnings.catch_warnings():  # pydicom's value warnings may quote values
+                warnings.simplefilter('ignore')
+                return str(ds.get(keyword, '') or '').strip()  # decoded (character set)
+        except Exception:  # noqa: BLE001
+            return (_raw_text(ds, keyword) or '').strip()
+
     values = []
     for keyword in ('PatientID', 'PatientName'):
-        value = str(ds.get(keyword, '') or '').strip()
+        value = text(keyword)
         values.append(value)
         if keyword == 'PatientName':
             values.extend(part.strip() for part in value.split('^'))
-    uid = str(ds.get('SOPInstanceUID', '') or '').strip() or None
+    uid = text('SOPInstanceUID') or None
     return DicomIdentity(uid, tuple(v for v in values if len(v) >= MIN_IDENTIFIER_LENGTH))
 
 
@@ -131,10 +144,8 @@ def safe_stem(path: str | os.PathLike) -> str:
         return stem
     try:
         identity = dicom_identity(path)
-    except OSError:
-        raise
-    except Exception:  # noqa: BLE001  (unparsable header: the stem cannot be checked)
-        return content_name(path)
+    except Exception:  # noqa: BLE001  (unreadable header: the stem cannot be checked)
+        return content_name(path)  # OSError if the file cannot be read at all
     if not contains_identifier(stem, identity.identifiers):
         return stem
     uid = identity.sop_instance_uid

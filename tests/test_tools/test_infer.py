@@ -2,6 +2,7 @@
 import csv
 import importlib.util
 import json
+import os
 import sys
 
 import cv2
@@ -74,14 +75,15 @@ def det_model(tmp_path_factory, repo_root):
 
 def test_collect_inputs_and_unique_names(inputs, repo_root):
     tool = _tool(repo_root, 'infer')
-    files = tool.collect_inputs([str(inputs / 'dcm'), str(inputs / 'dcm' / 'plain.png')])
-    # folder contents sorted, the repeated file listed once
+    files, missing = tool.collect_inputs([str(inputs / 'dcm'), str(inputs / 'nope'),
+                                          str(inputs / 'dcm' / 'plain.png')])
+    # folder contents sorted, the repeated file listed once, the missing input returned
     assert [f.split('/dcm/')[1] for f in files] == ['plain.png', 'sub0/img0.dcm',
                                                     'sub1/img1.dcm']
+    assert missing == [str(inputs / 'nope')]
     assert tool.unique_names(['a/x.dcm', 'b/x.png', 'c/x_2.dcm', 'y.dcm', 'd/x.dcm']) == \
         ['x', 'x_2', 'x_2_2', 'y', 'x_3']
-    with pytest.raises(FileNotFoundError, match='nope'):
-        tool.collect_inputs([str(inputs / 'nope')])
+    assert tool.unique_names(['a/x.dcm', 'b/y.dcm'], stems=['u', 'u']) == ['u', 'u_2']
 
 
 def test_overlays_draw_where_expected(repo_root):
@@ -170,7 +172,7 @@ def test_detection_outputs(inputs, det_model, repo_root, tmp_path, cli):
         for b in doc['boxes']:
             assert 0 <= b['x1'] <= b['x2'] <= SIZE and 0 <= b['y1'] <= b['y2'] <= SIZE
         assert cv2.imread(str(out / 'overlays' / f"{row['image']}.png")).shape == (SIZE, SIZE, 3)
-    assert not (out / 'masks').exists() and not (out / 'errors.csv').exists()
+    assert not (out / 'masks').exists() and _rows(out / 'errors.csv') == []
 
 
 def test_detection_threshold_filters_boxes(inputs, det_model, repo_root, tmp_path):
@@ -213,3 +215,87 @@ def test_decompression_bomb_listed_in_bounded_memory(inputs, seg_models, repo_ro
     # a larger budget on the command line lets a big (honest) file through
     steps = tool.inference_pipeline([dict(type='LoadDicomImageFromFile')], max_pixels=10)
     assert steps[0]['max_pixels'] == 10
+
+
+def test_missing_input_listed_and_run_goes_on(inputs, seg_models, repo_root, tmp_path,
+                                              capsys):
+    tool = _tool(repo_root, 'infer')
+    cfg, ckpts = seg_models
+    out = tmp_path / 'out'
+    missing = tmp_path / 'gone' / 'x.dcm'
+    rc = tool.main([cfg, str(ckpts['negative']), str(missing), str(inputs / 'dcm'),
+                    '--out', str(out), '--device', 'cpu', '--no-overlay'])
+    assert rc == 3
+    text = capsys.readouterr()
+    assert f'skipped {missing}: FileNotFoundError: input does not exist' in text.err
+    assert '3 image(s), 0 with a finding; 1 input(s) missing or unreadable' in text.out
+    assert _rows(out / 'errors.csv') == [
+        {'source': str(missing), 'error': 'FileNotFoundError: input does not exist'}]
+    assert [r['image'] for r in _rows(out / 'summary.csv')] == ['plain', 'img0', 'img1']
+    # only missing inputs: nothing to run, the list is still written
+    out2 = tmp_path / 'out2'
+    assert tool.main([cfg, str(ckpts['negative']), str(missing), '--out', str(out2)]) == 2
+    assert [r['source'] for r in _rows(out2 / 'errors.csv')] == [str(missing)]
+
+
+def test_unwritable_out_fails_before_the_model_loads(inputs, repo_root, tmp_path, capsys,
+                                                     monkeypatch):
+    tool = _tool(repo_root, 'infer')
+    loaded = []
+
+    def predictor(*args, **kwargs):
+        loaded.append(args)
+        raise AssertionError('the model must not be loaded')
+
+    monkeypatch.setattr(tool, 'Predictor', predictor)
+    a_file = tmp_path / 'file.txt'
+    a_file.write_text('x')
+    taken = tmp_path / 'taken'
+    (taken).mkdir()
+    (taken / 'masks').write_text('not a folder')
+    # running as root ignores permission bits, so use paths no one can write into
+    for out in (a_file, a_file / 'out', taken):
+        rc = tool.main(['cfg.py', 'ckpt.pth', str(inputs / 'dcm'), '--out', str(out)])
+        assert rc == 2
+        assert f"--out '{out}' is not a writable folder" in capsys.readouterr().err
+    if os.geteuid() != 0:
+        locked = tmp_path / 'locked'
+        locked.mkdir(mode=0o500)
+        assert tool.main(['cfg.py', 'ckpt.pth', str(inputs / 'dcm'), '--out',
+                          str(locked / 'out')]) == 2
+    assert loaded == []
+    assert a_file.read_text() == 'x' and (taken / 'masks').read_text() == 'not a folder'
+    assert not [p for p in tmp_path.rglob('*') if p.name.endswith('.tmp')]
+
+
+def test_identifier_in_file_name_never_names_an_output(seg_models, repo_root, tmp_path):
+    """dicom_to_png refuses MRN99887766_chest.dcm (its PatientID is in the name); infer
+    names its outputs by the SOPInstanceUID, or by a hash of the file when the UID carries
+    the identifier too."""
+    import hashlib
+
+    from mmchest.io.safe_names import safe_stem
+    tool = _tool(repo_root, 'infer')
+    cfg, ckpts = seg_models
+    src = tmp_path / 'src'
+    img = chest_radiograph(SIZE, [7, 5]).image
+    write_dicom(src / 'MRN99887766_chest.dcm', img, patient_id='MRN99887766',
+                sop_instance_uid='1.2.826.0.1.42')
+    write_dicom(src / 'doe_john_chest.dcm', img, patient_name='Doe^John',
+                patient_id='55501', sop_instance_uid='1.2.55501.7')  # UID holds the ID
+    write_dicom(src / 'chest.dcm', img, patient_id='MRN11223344')
+    out = tmp_path / 'out'
+    assert tool.main([cfg, str(ckpts['negative']), str(src), '--out', str(out),
+                      '--device', 'cpu']) == 0
+    digest = hashlib.sha256((src / 'doe_john_chest.dcm').read_bytes()).hexdigest()[:16]
+    rows = {r['image']: r['source'] for r in _rows(out / 'summary.csv')}
+    assert rows == {'chest': str(src / 'chest.dcm'),
+                    f'sha256-{digest}': str(src / 'doe_john_chest.dcm'),
+                    '1.2.826.0.1.42': str(src / 'MRN99887766_chest.dcm')}
+    names = [p.name.lower() for p in out.rglob('*')]
+    assert not [n for n in names if 'mrn99887766' in n or 'doe' in n or 'john' in n]
+    assert sorted(p.stem for p in (out / 'masks').iterdir()) == sorted(rows)
+    # the same rule as dicom_to_png, from the package
+    assert safe_stem(src / 'MRN99887766_chest.dcm') == '1.2.826.0.1.42'
+    (tmp_path / 'x.png').write_bytes(b'png, no header to compare with')
+    assert safe_stem(tmp_path / 'x.png') == 'x'
