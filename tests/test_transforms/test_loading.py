@@ -112,12 +112,18 @@ def test_rgb_dicom_becomes_bgr(tmp_path):
         assert tuple(img[0, 0]) == (0, 0, 255)  # BGR, like mmcv.imfrombytes
 
 
-def test_sixteen_bit_needs_norm_or_float(tmp_path):
+def test_sixteen_bit_loads_by_default_and_explicit_norms_stay(tmp_path):
     arr = np.array([[0, 1000], [2000, 4000]], np.uint16)
     dcm = write_dicom(tmp_path / 'w.dcm', arr, bits_stored=12)
+    # default norm='auto': no window tags, so the 0.5-99.5 percentile window
+    lo, hi = np.percentile(arr, (0.5, 99.5))
+    img = load(LoadDicomImageFromFile(), dcm)['img']
+    assert img.dtype == np.uint8 and img.shape == (2, 2, 3)
+    np.testing.assert_array_equal(img[..., 0],
+                                  np.rint((np.clip(arr, lo, hi) - lo) / (hi - lo) * 255))
     with pytest.raises(DicomReadError, match=r'w\.dcm.*does not fit uint8'):
-        load(LoadDicomImageFromFile(), dcm)
-    img = load(LoadDicomImageFromFile(to_float32=True), dcm)['img']
+        load(LoadDicomImageFromFile(norm='none'), dcm)
+    img = load(LoadDicomImageFromFile(norm='none', to_float32=True), dcm)['img']
     assert img.dtype == np.float32
     np.testing.assert_array_equal(img[..., 0], arr)
     img = load(LoadDicomImageFromFile(norm='minmax', color_type='grayscale'), dcm)['img']
