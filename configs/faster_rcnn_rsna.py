@@ -2,6 +2,10 @@
 # 12 epochs (1x) on one GPU at 8 images per batch. Same data, split and RSNAMetric as
 # configs/mask_rcnn_rsna.py.
 #   mim train mmdet configs/faster_rcnn_rsna.py
+# Fine-tune mmdet's COCO Faster R-CNN (80 classes; FineTuneLoadHook skips and lists
+# bbox_head.fc_cls/fc_reg, which cannot hold one class):
+#   mim train mmdet configs/faster_rcnn_rsna.py --cfg-options model.backbone.init_cfg=None \
+#     load_from=https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_r50_fpn_1x_coco/faster_rcnn_r50_fpn_1x_coco_20200130-047c8118.pth
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     'mmdet::_base_/schedules/schedule_1x.py',
@@ -28,3 +32,5 @@ default_hooks = dict(
                     max_keep_ckpts=3),
     # reads DICOM: `mim test ... --show-dir DIR` writes DIR/<patientId>.png (GT | prediction)
     visualization=dict(type='DicomDetVisualizationHook'))
+# training from load_from skips (and lists) checkpoint layers whose shapes do not fit
+custom_hooks = [dict(type='FineTuneLoadHook')]

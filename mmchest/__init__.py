@@ -4,14 +4,15 @@ Importing the package registers everything it provides (configs only need
 ``custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)``):
 
 - ``mmchest.transforms``: host-agnostic transforms in mmengine's root registry;
-- ``mmchest.engine``: samplers; safe checkpoint loading and CPU (gloo) support for
+- ``mmchest.engine``: samplers; ``FineTuneLoadHook`` (``load_from`` a checkpoint trained for
+  other classes); safe checkpoint loading and CPU (gloo) support for
   ``--launcher pytorch``, both installed on import;
 - ``mmchest.seg``: MMSegmentation datasets, transforms, metrics and models;
 - ``mmchest.det``: MMDetection datasets and metrics.
 
 The framework-free cores (``mmchest.io``, ``mmchest.evaluation``,
-``mmchest.postprocessing``, ``mmchest.splits``, ``mmchest.synthetic``) hold the maths and
-file formats; the registered classes are thin wrappers around them.
+``mmchest.postprocessing``, ``mmchest.splits``, ``mmchest.synthetic``, ``mmchest.weights``)
+hold the maths and file formats; the registered classes are thin wrappers around them.
 """
 from .version import __version__
 from .engine import cpu_distributed as _cpu_distributed

@@ -40,3 +40,35 @@ def cli():
 @pytest.fixture(scope='session')
 def repo_root():
     return REPO
+
+
+def start_training(cfg, work_dir):
+    """``Runner.train()`` up to the first iteration, as ``mim train`` runs it.
+
+    Builds the train and val loops (datasets, samplers, evaluators), the optimizer and the
+    schedulers, calls ``before_run``, initialises the weights (``init_cfg``, e.g. a Pretrained
+    backbone) and loads ``load_from``; then stops before the first iteration. Data loaders run
+    in-process (``num_workers=0``). Returns the runner.
+    """
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+
+    class _StopBeforeFirstIteration(Hook):
+        def before_train(self, runner):
+            runner.train_loop.stop_training = True
+
+    cfg.work_dir = str(work_dir)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(loader):
+            cfg[loader].num_workers = 0
+            cfg[loader].persistent_workers = False
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(_StopBeforeFirstIteration(), priority='LOWEST')
+    runner.train()
+    return runner
+
+
+@pytest.fixture
+def train_prelude():
+    """The :func:`start_training` helper."""
+    return start_training
