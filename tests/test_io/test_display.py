@@ -67,3 +67,11 @@ def test_lut_lookup_every_integer_layout(dtype):
 
 def test_lut_domain_none_for_wide_or_float():
     assert lut_domain(np.float32) is None and lut_domain(np.int32) is None
+
+
+def test_lut_lookup_in_row_blocks_equals_one_take():
+    rng = np.random.default_rng(0)
+    image = rng.integers(-2000, 4000, (700, 301)).astype('>i2')  # > one block, odd width
+    lut = rng.integers(0, 256, 65536).astype(np.uint8)
+    expected = lut[image.astype(np.int16).view(np.uint16)]
+    np.testing.assert_array_equal(apply_lut(lut, image), expected)
