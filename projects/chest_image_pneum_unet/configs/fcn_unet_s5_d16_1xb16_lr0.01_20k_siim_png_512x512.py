@@ -82,3 +82,5 @@ model = dict(
     test_cfg=dict(mode='whole', _delete_=True))
 vis_backends = None
 visualizer = dict(vis_backends=vis_backends)
+# `mim test ... --show-dir DIR` draws every test image (mmseg's hook draws one in fifty)
+default_hooks = dict(visualization=dict(type='DicomSegVisualizationHook'))
