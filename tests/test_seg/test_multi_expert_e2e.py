@@ -149,7 +149,7 @@ def test_entry_config_trains_on_the_zenodo_download_as_published(tmp_path, cli):
         assert (f"split '{split}': seeded patient-grouped split (seed 0, train/val/test = "
                 '0.7/0.1/0.2') in out
     assert "NOT the authors' indices.json; scores are not comparable with the paper's" in out
-    assert 'same-patient group' not in out  # no leak warning: grouped by patient
+    assert 'may be optimistic' not in out  # no SplitLeakWarning: grouped by patient
     out = cli(['mim', 'test', 'mmseg', config, '--checkpoint', work / 'iter_1.pth',
                '--work-dir', work, '--cfg-options', *roots, *loaders]).stdout
     assert "split 'test': seeded patient-grouped split" in out
