@@ -44,7 +44,7 @@ from mmchest.io.display import (apply_lut, apply_window, lut_domain, percentile_
                                 weighted_percentiles)
 
 __all__ = [
-    'DicomReadError', 'DicomTooLargeError', 'read_dicom', 'read_dicom_meta', 'decode_dicom', 'has_dicom_prefix',
+    'DicomReadError', 'DicomTooLargeError', 'read_dicom', 'read_dicom_header', 'read_dicom_meta', 'decode_dicom', 'has_dicom_prefix',
     'check_options', 'normalize', 'parse_age', 'is_color', 'pixel_count', 'check_pixel_budget',
     'check_dicom_budget',
     'NORM_MODES', 'META_KEYS', 'MAX_AGE_YEARS', 'DEFAULT_MAX_PIXELS'
@@ -667,6 +667,25 @@ def _fit_uint8(path: str | os.PathLike, values: np.ndarray, lo: float,
 
 
 # --------------------------------------------------------------------------- public API
+def read_dicom_header(path: str | os.PathLike) -> Dataset:
+    """The header of a DICOM file as a pydicom Dataset, without its pixel data.
+
+    Parsed as :func:`read_dicom` parses it (a deflated data set is inflated only up to its
+    pixel data), so a decompression bomb costs no more than its header. The Dataset holds
+    the file's identifiers: compare them, never log them.
+
+    Args:
+        path (str | os.PathLike): The DICOM file.
+
+    Returns:
+        pydicom.dataset.Dataset: Every element before the pixel data.
+
+    Raises:
+        DicomReadError: Missing, unreadable, non-DICOM or corrupt file.
+    """
+    return _parse(_read_bytes(path), path, header_only=True).ds
+
+
 def read_dicom_meta(path: str | os.PathLike) -> dict[str, Any]:
     """Read identifier-free metadata from a DICOM header (pixel data is not read).
 
@@ -685,7 +704,7 @@ def read_dicom_meta(path: str | os.PathLike) -> dict[str, Any]:
     Raises:
         DicomReadError: Missing, unreadable, non-DICOM or corrupt file.
     """
-    ds = _parse(_read_bytes(path), path, header_only=True).ds
+    ds = read_dicom_header(path)
     try:
         return _meta(ds, _int_tags(ds))
     except Exception as exc:  # noqa: BLE001

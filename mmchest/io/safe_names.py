@@ -58,16 +58,18 @@ def dicom_identity(path: str | os.PathLike) -> DicomIdentity:
     Raises:
         DicomReadError: The file cannot be read or is not DICOM (a ValueError).
     """
-    from mmchest.io.dicom import _parse, _raw_text, _read_bytes
-    ds = _parse(_read_bytes(path), path, header_only=True).ds
+    from mmchest.io.dicom import read_dicom_header
+    ds = read_dicom_header(path)
 
     def text(keyword: str) -> str:
         try:
             with warnings.catch_warnings():  # pydicom's value warnings may quote values
                 warnings.simplefilter('ignore')
                 return str(ds.get(keyword, '') or '').strip()  # decoded (character set)
-        except Exception:  # noqa: BLE001
-            return (_raw_text(ds, keyword) or '').strip()
+        except Exception:  # noqa: BLE001 - an undecodable value: compare its raw bytes
+            value = ds[keyword].value if keyword in ds else b''
+            return bytes(value).decode('ascii', 'replace').strip(' \x00') \
+                if isinstance(value, (bytes, bytearray)) else str(value).strip()
 
     values = []
     for keyword in ('PatientID', 'PatientName'):
