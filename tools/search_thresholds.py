@@ -106,7 +106,8 @@ def main(argv=None) -> int:
                   f, indent=1)
     plot_surface(scores, args.top, args.min_areas, args.bottom, best,
                  os.path.join(out_dir, 'thresholds.png'))
-    print(f'\n{n} images of split {args.split!r}. Best triplet: top_score_threshold={best[0]}, min_area={best[1]}, '
+    print(f'\n{n} images of split {args.split!r}. Best triplet: '
+          f'top_score_threshold={best[0]}, min_area={best[1]}, '
           f'bottom_threshold={best[2]} -> siim/dice {best_score:.4f}')
     print('Apply it with: --cfg-options '
           f'model.test_cfg.triplet.top_score_threshold={best[0]} '
