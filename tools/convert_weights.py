@@ -81,7 +81,8 @@ def main(argv=None) -> int:
     own = backbone.state_dict()
     wrong = shape_mismatches(result.state_dict, own)
     if wrong:
-        raise SystemExit(f'error: shapes differ from mmpretrain.SEResNeXt: {format_mismatches(wrong)}')
+        raise SystemExit('error: shapes differ from mmpretrain.SEResNeXt: '
+                         f'{format_mismatches(wrong)}')
     backbone.load_state_dict(result.state_dict, strict=True)
     print(f'checked: {len(result.state_dict)}/{len(own)} tensors of '
           f'mmpretrain.SEResNeXt(depth={args.depth}) present, shapes equal')

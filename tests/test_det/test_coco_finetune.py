@@ -15,7 +15,8 @@ from mmchest.weights import shape_mismatches
 COCO = {
     'mask_rcnn_rsna.py': ('mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
                           'https://download.openmmlab.com/mmdetection/v2.0/mask_rcnn/'
-                          'mask_rcnn_r50_fpn_1x_coco/mask_rcnn_r50_fpn_1x_coco_20200205-d4b0c5d6.pth'),
+                          'mask_rcnn_r50_fpn_1x_coco/'
+                          'mask_rcnn_r50_fpn_1x_coco_20200205-d4b0c5d6.pth'),
     'faster_rcnn_rsna.py': ('faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
                             'https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/'
                             'faster_rcnn_r50_fpn_1x_coco/'
