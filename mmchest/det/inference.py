@@ -20,14 +20,21 @@ def load_detector(config: str, checkpoint: str, device: str = 'cpu',
 
     Returns:
         The model in eval mode; its config is ``model.cfg``. mmdet's default scope is set.
+
+    Raises:
+        CheckpointMismatchError: The checkpoint leaves weights of the model unset or has
+            other shapes (:mod:`mmchest.engine.checkpoint_fit`); nothing is loaded.
     """
     from mmdet.apis import init_detector
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+
+    from mmchest.engine.checkpoint_fit import require_fit
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    model = init_detector(cfg, checkpoint, device=device)
+    with require_fit(checkpoint, config):
+        model = init_detector(cfg, checkpoint, device=device)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     return model
 

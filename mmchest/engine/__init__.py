@@ -1,6 +1,7 @@
 """mmengine-level pieces: safe checkpoint loading, data samplers and the fine-tuning hook."""
-from . import cpu_distributed, safe_checkpoint
+from . import checkpoint_fit, cpu_distributed, safe_checkpoint
 from .hooks import FineTuneLoadHook
 from .samplers import PositiveRatioSampler
 
-__all__ = ['cpu_distributed', 'safe_checkpoint', 'PositiveRatioSampler', 'FineTuneLoadHook']
+__all__ = ['checkpoint_fit', 'cpu_distributed', 'safe_checkpoint', 'PositiveRatioSampler',
+           'FineTuneLoadHook']

@@ -18,16 +18,26 @@ This module keeps ``weights_only=True`` and allow-lists exactly those types:
 Any other pickled object makes the load fail with :class:`CheckpointRefusedError`, whose
 message lists the offending globals and the explicit opt-in: the environment variable
 ``MMCHEST_TRUSTED_GLOBALS`` (comma-separated dotted names) extends the allow-list for that
-process only, still under ``weights_only=True``. Nothing here ever unpickles arbitrary code,
-and ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is never set.
+process only, still under ``weights_only=True``. Names in ``builtins`` are never accepted and
+never suggested. Nothing here ever unpickles arbitrary code, ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
+is never set, and torch's advice to retry with ``weights_only=False`` is never passed on.
+
+A local file that is empty, truncated or not a torch checkpoint at all raises
+:class:`CheckpointReadError` naming the file, instead of torch's bare ``EOFError`` or
+zip-reader message.
 """
 from __future__ import annotations
 
+import _compat_pickle
+import errno
 import functools
 import importlib
 import os
 import os.path as osp
 import pickle
+import pickletools
+import re
+import struct
 from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
@@ -42,6 +52,24 @@ HISTORY_BUFFER_METHODS = frozenset({'min', 'max', 'mean', 'current'})
 
 class CheckpointRefusedError(pickle.UnpicklingError):
     """A checkpoint holds pickled objects outside the allow-list and was not loaded."""
+
+
+class CheckpointReadError(ValueError):
+    """A checkpoint file is empty, truncated or not a torch checkpoint; nothing was loaded.
+
+    Args:
+        path (str | os.PathLike): The file that failed.
+        reason (str): What is wrong, completing "checkpoint PATH ...".
+
+    Attributes:
+        path (str): The file that failed.
+        reason (str): What is wrong.
+    """
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        self.path = os.fsdecode(path)
+        self.reason = reason
+        super().__init__(f'checkpoint {self.path!r} {reason}')
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Callable:
@@ -127,19 +155,115 @@ def register_safe_globals() -> None:
     torch.serialization.add_safe_globals(mmengine_safe_globals())
 
 
-def _refusal_message(filename: str, err: Exception) -> str:
+#: Where torch's weights-only error text gives the actual cause.
+_TORCH_CAUSE = 'WeightsUnpickler error:'
+#: torch's advice that must never reach a user (weights_only=False, allow-listing builtins).
+_TORCH_ADVICE = re.compile(r'\s*(Please use|Please file|Re-running|In PyTorch 2\.6|This is an '
+                           r'internal|If you are seeing|Check the documentation)\b.*', re.S)
+#: Messages of torch.load failures that mean the bytes are not a (complete) torch checkpoint.
+_UNREADABLE = ('PytorchStreamReader', 'unexpected EOF', 'Invalid magic number',
+               'inline_container', 'corrupt', 'Unsupported operand', 'invalid load key')
+
+
+def _torch_reason(err: BaseException) -> str:
+    """The cause in torch's message, one sentence, without its advice."""
+    text = str(err)
+    if _TORCH_CAUSE in text:
+        text = text.split(_TORCH_CAUSE, 1)[1]
+    text = re.sub(r'^\s*\[enforce fail at [^\]]*\]\s*\.?\s*', '', text)
+    text = _TORCH_ADVICE.sub('', ' '.join(text.split()))
+    text = re.split(r'(?<=\.)\s', text, maxsplit=1)[0].strip()
+    if isinstance(err, (RuntimeError, pickle.UnpicklingError)) and text:
+        return text
+    return f'{type(err).__name__}: {text}' if text else type(err).__name__
+
+
+def _is_unreadable(err: BaseException) -> bool:
+    """Whether a torch.load failure means a truncated, corrupt or foreign file."""
+    if isinstance(err, (EOFError, KeyError, IndexError, struct.error)):
+        return True
+    if isinstance(err, OSError) and err.errno == errno.EINVAL:  # seek before a cut zip's start
+        return True
+    return isinstance(err, (RuntimeError, pickle.UnpicklingError, ValueError)) and any(
+        marker in str(err) for marker in _UNREADABLE)
+
+
+def _is_zip(filename: str) -> bool:
     try:
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+        with open(filename, 'rb') as f:
+            return f.read(4) == b'PK\x03\x04'
+    except OSError:
+        return False
+
+
+def _python3_name(module: str, name: str) -> str:
+    """``module.name`` as Python 3 resolves a protocol-2 GLOBAL (``__builtin__`` -> builtins)."""
+    module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+    return f'{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{name}'
+
+
+def _pickle_globals(stream) -> List[str]:
+    """``module.name`` of each GLOBAL / STACK_GLOBAL in one pickle, read statically."""
+    found, recent, memo = [], [], {}
+    for op, arg, _ in pickletools.genops(stream):
+        if op.name == 'GLOBAL':
+            found.append(_python3_name(*arg.split(' ', 1)))
+        elif op.name == 'STACK_GLOBAL' and len(recent) >= 2:
+            found.append(f'{recent[-2]}.{recent[-1]}')
+        if isinstance(arg, str) and 'UNICODE' in op.name:
+            recent.append(arg)
+        elif op.name in ('BINPUT', 'LONG_BINPUT', 'PUT') and recent:
+            memo[arg] = recent[-1]
+        elif op.name == 'MEMOIZE' and recent:
+            memo[len(memo)] = recent[-1]
+        elif op.name in ('BINGET', 'LONG_BINGET', 'GET') and arg in memo:
+            recent.append(memo[arg])
+    return found
+
+
+def _unsafe_globals(filename: str, err: BaseException) -> List[str]:
+    """Globals of the checkpoint outside torch's and mmchest's allow-lists (best effort)."""
+    unsafe: List[str] = []
+    try:
+        if _is_zip(filename):
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+        else:  # legacy format: magic number, protocol, sys info, then the object
+            from torch import _weights_only_unpickler as wou
+            allowed = set(wou._get_allowed_globals()) | set(wou._get_user_allowed_globals())
+            with open(filename, 'rb') as f:
+                for _ in range(3):
+                    _pickle_globals(f)
+                unsafe = [g for g in _pickle_globals(f) if g not in allowed]
     except Exception:  # noqa: BLE001 - the listing is a courtesy; the refusal stands
         unsafe = []
-    listed = ', '.join(unsafe) if unsafe else str(err).splitlines()[0]
-    return (
-        f'Refused to load checkpoint {filename!r}: it contains pickled objects outside '
-        f"mmchest's allow-list ({listed}). mmchest loads checkpoints with "
-        'torch.load(weights_only=True) so that a file cannot run code on your machine. '
-        f'If you trust this file, allow exactly these globals with the environment variable '
-        f'{TRUSTED_GLOBALS_ENV}="{",".join(unsafe) or "module.Name"}" (comma-separated; '
-        'builtins are never accepted), or re-save its state_dict from a trusted session.')
+    if not unsafe:  # torch names the first global it refused
+        unsafe = re.findall(r'GLOBAL (\S+) was not an allowed global', str(err))
+    return sorted(set(unsafe), key=unsafe.index)
+
+
+def _refusal_message(filename: str, err: BaseException) -> str:
+    with torch.serialization.safe_globals(user_trusted_globals()):
+        unsafe = _unsafe_globals(filename, err)
+    builtin = [g for g in unsafe if g.startswith(('builtins.', '__builtin__.')) or '.' not in g]
+    others = [g for g in unsafe if g not in builtin]
+    listed = ', '.join(unsafe) if unsafe else f'torch: {_torch_reason(err)}'
+    message = (f'Refused to load checkpoint {filename!r}: it contains pickled objects outside '
+               f"mmchest's allow-list ({listed}). mmchest loads checkpoints with "
+               'torch.load(weights_only=True) so that a file cannot run code on your machine.')
+    if others:
+        message += (f' If you trust this file, allow exactly '
+                    f'{"this global" if len(others) == 1 else "these globals"} with the '
+                    f'environment variable {TRUSTED_GLOBALS_ENV}="{",".join(others)}".')
+    if builtin:
+        message += (f' {", ".join(builtin)} can never be allowed, not even through '
+                    f'{TRUSTED_GLOBALS_ENV} (builtins let a checkpoint run code), so this file '
+                    'stays refused' + (' even with that variable set.' if others else '.'))
+    if osp.isfile(filename) and not _is_zip(filename):
+        message += (" It is in torch's legacy (pre-1.6) serialization format.")
+    message += (' To use the weights, re-save them with a current torch as a plain state dict '
+                'from the code that trained them, e.g. '
+                "torch.save({'state_dict': model.state_dict()}, 'model.pth').")
+    return message
 
 
 def safe_torch_load(filename: str, map_location: Any = None) -> Dict[str, Any]:
@@ -154,17 +278,30 @@ def safe_torch_load(filename: str, map_location: Any = None) -> Dict[str, Any]:
 
     Raises:
         FileNotFoundError: If the file does not exist.
+        CheckpointReadError: If it is empty, truncated or not a torch checkpoint.
         CheckpointRefusedError: If it holds objects outside the allow-list.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    size = osp.getsize(filename)
+    if size == 0:
+        raise CheckpointReadError(filename, 'is empty (0 bytes); copy or download it again')
     register_safe_globals()
+    trusted = user_trusted_globals()
     try:
-        with torch.serialization.safe_globals(user_trusted_globals()):
+        with torch.serialization.safe_globals(trusted):
             return torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointRefusedError(_refusal_message(filename, err)) from None
+    except (pickle.UnpicklingError, EOFError, KeyError, IndexError, struct.error, RuntimeError,
+            OSError, ValueError) as err:
+        if _is_unreadable(err):
+            raise CheckpointReadError(
+                filename, f'is truncated or not a torch checkpoint ({size} '
+                f'byte{"s" * (size != 1)}; torch: {_torch_reason(err)}); copy or download it '
+                'again') from None
+        if isinstance(err, pickle.UnpicklingError):
+            raise CheckpointRefusedError(_refusal_message(filename, err)) from None
+        raise
 
 
 def _explain_refusals(loader: Callable) -> Callable:

@@ -28,8 +28,14 @@ def load_segmentor(config: str, checkpoint: Optional[str], device: Optional[str]
 
     Returns:
         torch.nn.Module: The model in eval mode, with ``cfg`` and ``dataset_meta`` set.
+
+    Raises:
+        CheckpointMismatchError: The checkpoint leaves weights of the model unset or has
+            other shapes (:mod:`mmchest.engine.checkpoint_fit`); nothing is loaded.
     """
     from mmseg.apis import init_model
+
+    from mmchest.engine.checkpoint_fit import require_fit
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -37,7 +43,8 @@ def load_segmentor(config: str, checkpoint: Optional[str], device: Optional[str]
         cfg.model.test_cfg.pop('triplet', None)
     device = device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    return init_model(cfg, checkpoint, device=device)
+    with require_fit(checkpoint, config):
+        return init_model(cfg, checkpoint, device=device)
 
 
 def build_eval_dataset(model, split: str = 'val', data_root: Optional[str] = None):

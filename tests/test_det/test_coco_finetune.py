@@ -95,8 +95,12 @@ def test_documented_load_from_skips_exactly_the_class_layers(name, tmp_path, mon
 
 
 def test_not_applied_outside_training(tmp_path, monkeypatch, repo_root, rsna_writer):
-    """mim test (no optimizer built) loads as mmengine does: nothing is skipped by the hook."""
+    """mim test (no optimizer built): the hook skips nothing, and the COCO checkpoint, whose
+    class layers cannot hold one class, is refused (mmchest.engine.checkpoint_fit) instead of
+    being evaluated with random class layers."""
     from mmengine.runner import Runner
+
+    from mmchest.engine.checkpoint_fit import CheckpointMismatchError
     name = 'faster_rcnn_rsna.py'
     path = tmp_path / 'coco.pth'
     coco_checkpoint(COCO[name][0], path)
@@ -108,8 +112,12 @@ def test_not_applied_outside_training(tmp_path, monkeypatch, repo_root, rsna_wri
         cfg[loader].dataset.data_root = str(root)
     init_default_scope('mmdet')
     runner = Runner.from_cfg(cfg)
-    runner.load_or_resume()
+    before = runner.model.roi_head.bbox_head.fc_cls.weight.clone()
+    with pytest.raises(CheckpointMismatchError) as info:
+        runner.load_or_resume()
     hook = next(h for h in runner.hooks if isinstance(h, FineTuneLoadHook))
     assert hook.skipped is None
+    assert set(info.value.mismatched) == CLASS_LAYERS[name] and not info.value.missing
+    assert 'roi_head.bbox_head.fc_cls.weight (81, 1024)->(2, 1024)' in str(info.value)
     fc_cls = runner.model.roi_head.bbox_head.fc_cls.weight
-    assert fc_cls.shape == (2, 1024)
+    assert fc_cls.shape == (2, 1024) and torch.equal(fc_cls, before)  # nothing was loaded

@@ -1,0 +1,169 @@
+"""Evaluation refuses a checkpoint that does not fit the model.
+
+mmengine 0.10.7 loads every checkpoint with ``strict=False``: ``mim test`` (``Runner.test`` /
+``Runner.val`` -> ``load_or_resume`` -> ``Runner.load_checkpoint``) and the inference APIs
+(``mmseg.apis.init_model``, ``mmdet.apis.init_detector`` -> ``load_checkpoint``) accept a
+checkpoint of another model, leave the weights it lacks at their random initialisation, and
+only log a warning; the metrics or predictions that follow are silently meaningless.
+
+This module makes those *evaluation* loads strict where it matters:
+
+* every weight of the model (parameters and persistent buffers, BatchNorm's
+  ``num_batches_tracked`` excepted, as mmengine does) must be in the checkpoint, and
+* every tensor the checkpoint shares with the model must have the model's shape.
+
+Otherwise :class:`CheckpointMismatchError` is raised *before* anything is copied into the
+model, listing the first keys of each kind and how many there are. Extra checkpoint keys the
+model does not have (e.g. an auxiliary head that the test config drops) leave no weight unset,
+so they are allowed, with mmengine's usual warning that lists them.
+
+Training stays lenient: ``load_from`` while training (fine-tuning, with
+:class:`~mmchest.engine.hooks.FineTuneLoadHook` skipping the class-specific layers and logging
+them), ``--resume`` and ``init_cfg=dict(type='Pretrained')`` keep mmengine's behaviour. A
+runner is training when its optimizer wrapper is built (``Runner.train`` builds it before
+loading; ``Runner.test``/``val`` never do).
+
+:func:`install` (called on ``import mmchest``) patches ``Runner.load_checkpoint`` and
+mmengine's ``load_state_dict``; the inference loaders use :func:`require_fit`.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from typing import Any, Iterator, Mapping, NamedTuple, Optional
+
+from mmchest.weights.fit import format_keys, format_mismatches, missing_keys, shape_mismatches
+
+__all__ = ['CheckpointMismatchError', 'require_fit', 'check_fit', 'install']
+
+#: How many keys of each kind an error message spells out.
+LIST_LIMIT = 10
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint leaves weights of the model unset or has other shapes; nothing was loaded.
+
+    Attributes:
+        filename (str): The checkpoint.
+        missing (list[str]): Model keys the checkpoint lacks.
+        mismatched (dict): Checkpoint key -> (checkpoint shape, model shape).
+        unexpected (list[str]): Checkpoint keys the model does not have.
+    """
+
+    def __init__(self, message: str, filename: str, missing: list, mismatched: dict,
+                 unexpected: list) -> None:
+        super().__init__(message)
+        self.filename = filename
+        self.missing = missing
+        self.mismatched = mismatched
+        self.unexpected = unexpected
+
+
+class _Required(NamedTuple):
+    filename: str
+    config: Optional[str]
+
+
+_REQUIRED: contextvars.ContextVar[Optional[_Required]] = contextvars.ContextVar(
+    'mmchest_require_fit', default=None)
+
+
+@contextlib.contextmanager
+def require_fit(filename: Any, config: Optional[str] = None) -> Iterator[None]:
+    """Within the block, mmengine's ``load_state_dict`` refuses a checkpoint that does not fit.
+
+    Args:
+        filename (Any): The checkpoint being loaded (for the message).
+        config (str, optional): The config the model was built from (for the message).
+            Defaults to None.
+    """
+    token = _REQUIRED.set(_Required(str(filename), None if config is None else str(config)))
+    try:
+        yield
+    finally:
+        _REQUIRED.reset(token)
+
+
+def _unwrap(model: Any) -> Any:
+    """The model whose keys a checkpoint holds (DDP / TTA wrappers removed, as mmengine does)."""
+    from mmengine.model import BaseTTAModel, is_model_wrapper
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
+
+
+def check_fit(model: Any, state_dict: Mapping[str, Any], filename: str,
+              config: Optional[str] = None) -> None:
+    """Raise if ``state_dict`` leaves weights of ``model`` unset or has other shapes.
+
+    Args:
+        model (torch.nn.Module): The model (wrappers are removed).
+        state_dict (Mapping[str, Any]): The checkpoint's weights, keys as they will be loaded.
+        filename (str): The checkpoint (for the message).
+        config (str, optional): The model's config (for the message). Defaults to None.
+
+    Raises:
+        CheckpointMismatchError: Listing the missing keys and the shape mismatches.
+    """
+    own = _unwrap(model).state_dict()
+    missing = missing_keys(state_dict, own)
+    mismatched = shape_mismatches(state_dict, own)
+    if not missing and not mismatched:
+        return
+    unexpected = [key for key in state_dict if key not in own]
+    target = f'the model of {config}' if config else 'this model'
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} of the model\'s {len(own)} weights are not in the '
+                     f'checkpoint: {format_keys(missing, LIST_LIMIT)}')
+    if mismatched:
+        shown = format_mismatches(dict(list(mismatched.items())[:LIST_LIMIT]))
+        more = len(mismatched) - LIST_LIMIT
+        parts.append(f'{len(mismatched)} have another shape (checkpoint->model): {shown}'
+                     + (f' (+{more} more)' if more > 0 else ''))
+    if unexpected:
+        parts.append(f'the checkpoint also holds {len(unexpected)} weights this model does '
+                     f'not have: {format_keys(unexpected, LIST_LIMIT)}')
+    raise CheckpointMismatchError(
+        f'checkpoint {filename!r} does not fit {target}: ' + '; '.join(parts) + '. '
+        'Evaluating it would use random weights for those layers, so it was not loaded. '
+        'Use the config the checkpoint was trained with; to fine-tune from it instead, '
+        'train with load_from (layers whose shapes differ are then skipped and logged).',
+        filename, missing, mismatched, unexpected)
+
+
+def _is_training(runner: Any) -> bool:
+    from mmengine.optim import BaseOptimWrapper
+    return isinstance(runner.optim_wrapper, BaseOptimWrapper)
+
+
+def install() -> None:
+    """Patch mmengine so evaluation loads refuse checkpoints that do not fit (idempotent)."""
+    import mmengine.runner.checkpoint as ckpt_module
+    from mmengine.runner import Runner
+
+    original_load_state_dict = ckpt_module.load_state_dict
+    if not getattr(original_load_state_dict, '_mmchest_fit', False):
+
+        def load_state_dict(module, state_dict, strict=False, logger=None):
+            required = _REQUIRED.get()
+            if required is not None:
+                check_fit(module, state_dict, required.filename, required.config)
+            return original_load_state_dict(module, state_dict, strict, logger)
+
+        load_state_dict.__doc__ = original_load_state_dict.__doc__
+        load_state_dict._mmchest_fit = True  # type: ignore[attr-defined]
+        ckpt_module.load_state_dict = load_state_dict
+
+    original_runner_load = Runner.load_checkpoint
+    if not getattr(original_runner_load, '_mmchest_fit', False):
+
+        def runner_load_checkpoint(self, filename, *args, **kwargs):
+            if _is_training(self):
+                return original_runner_load(self, filename, *args, **kwargs)
+            with require_fit(filename, getattr(self.cfg, 'filename', None)):
+                return original_runner_load(self, filename, *args, **kwargs)
+
+        runner_load_checkpoint.__doc__ = original_runner_load.__doc__
+        runner_load_checkpoint._mmchest_fit = True  # type: ignore[attr-defined]
+        Runner.load_checkpoint = runner_load_checkpoint
