@@ -447,9 +447,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _write_errors(out, errors)
         print(f'no DICOM or PNG files in {args.inputs}', file=sys.stderr)
         return 2
-    predictor = Predictor(args.config, args.checkpoint, device=args.device,
-                          score_thr=args.score_thr, cfg_options=args.cfg_options,
-                          max_pixels=args.max_pixels)
+    from mmchest.engine.checkpoint_fit import CHECKPOINT_ERRORS
+    try:
+        predictor = Predictor(args.config, args.checkpoint, device=args.device,
+                              score_thr=args.score_thr, cfg_options=args.cfg_options,
+                              max_pixels=args.max_pixels)
+    except CHECKPOINT_ERRORS as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
     detail = 'mask_pixels' if predictor.task == 'seg' else 'num_boxes'
     n_pos = n_done = 0
     print(f'{len(paths)} image(s), {predictor.task} model on {predictor.device}',

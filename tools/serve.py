@@ -196,8 +196,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    predictor = _load_infer().Predictor(args.config, args.checkpoint, device=args.device,
-                                        score_thr=args.score_thr, max_pixels=args.max_pixels)
+    from mmchest.engine.checkpoint_fit import CHECKPOINT_ERRORS
+    try:
+        predictor = _load_infer().Predictor(args.config, args.checkpoint, device=args.device,
+                                            score_thr=args.score_thr,
+                                            max_pixels=args.max_pixels)
+    except CHECKPOINT_ERRORS as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
     app = create_app(predictor, args.max_upload_mb, label=osp.basename(args.config),
                      max_pixels=args.max_pixels)
     # SIGTERM exits normally, so the upload directory is removed (atexit)

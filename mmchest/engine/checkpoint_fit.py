@@ -32,9 +32,11 @@ import contextlib
 import contextvars
 from typing import Any, Iterator, Mapping, NamedTuple, Optional
 
+from mmchest.engine.safe_checkpoint import CheckpointReadError, CheckpointRefusedError
 from mmchest.weights.fit import format_keys, format_mismatches, missing_keys, shape_mismatches
 
-__all__ = ['CheckpointMismatchError', 'require_fit', 'check_fit', 'install']
+__all__ = ['CheckpointMismatchError', 'CHECKPOINT_ERRORS', 'require_fit', 'check_fit',
+           'install']
 
 #: How many keys of each kind an error message spells out.
 LIST_LIMIT = 10
@@ -57,6 +59,12 @@ class CheckpointMismatchError(RuntimeError):
         self.missing = missing
         self.mismatched = mismatched
         self.unexpected = unexpected
+
+
+#: What a tool reports as a bad checkpoint (one ``error:`` line, non-zero exit): refused
+#: pickles, empty/truncated/foreign files, checkpoints of another model, a missing file.
+CHECKPOINT_ERRORS = (CheckpointMismatchError, CheckpointReadError, CheckpointRefusedError,
+                     FileNotFoundError)
 
 
 class _Required(NamedTuple):

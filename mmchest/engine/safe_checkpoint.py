@@ -221,19 +221,28 @@ def _pickle_globals(stream) -> List[str]:
     return found
 
 
+def _legacy_globals(filename: str) -> List[str]:
+    """Globals of a legacy-format (pre-1.6) checkpoint, read statically.
+
+    Raises:
+        ValueError: The pickles are truncated or invalid.
+    """
+    with open(filename, 'rb') as f:  # magic number, protocol, sys info, then the object
+        for _ in range(3):
+            _pickle_globals(f)
+        return _pickle_globals(f)
+
+
 def _unsafe_globals(filename: str, err: BaseException) -> List[str]:
     """Globals of the checkpoint outside torch's and mmchest's allow-lists (best effort)."""
     unsafe: List[str] = []
     try:
         if _is_zip(filename):
             unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
-        else:  # legacy format: magic number, protocol, sys info, then the object
+        else:
             from torch import _weights_only_unpickler as wou
             allowed = set(wou._get_allowed_globals()) | set(wou._get_user_allowed_globals())
-            with open(filename, 'rb') as f:
-                for _ in range(3):
-                    _pickle_globals(f)
-                unsafe = [g for g in _pickle_globals(f) if g not in allowed]
+            unsafe = [g for g in _legacy_globals(filename) if g not in allowed]
     except Exception:  # noqa: BLE001 - the listing is a courtesy; the refusal stands
         unsafe = []
     if not unsafe:  # torch names the first global it refused
@@ -294,11 +303,16 @@ def safe_torch_load(filename: str, map_location: Any = None) -> Dict[str, Any]:
             return torch.load(filename, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, EOFError, KeyError, IndexError, struct.error, RuntimeError,
             OSError, ValueError) as err:
-        if _is_unreadable(err):
+        reason = f'torch: {_torch_reason(err)}' if _is_unreadable(err) else None
+        if reason is None and isinstance(err, pickle.UnpicklingError) and not _is_zip(filename):
+            try:  # a legacy file cut inside a name is refused for that partial name
+                _legacy_globals(filename)
+            except ValueError as scan_err:
+                reason = f'pickle: {scan_err}'
+        if reason is not None:
             raise CheckpointReadError(
                 filename, f'is truncated or not a torch checkpoint ({size} '
-                f'byte{"s" * (size != 1)}; torch: {_torch_reason(err)}); copy or download it '
-                'again') from None
+                f'byte{"s" * (size != 1)}; {reason}); copy or download it again') from None
         if isinstance(err, pickle.UnpicklingError):
             raise CheckpointRefusedError(_refusal_message(filename, err)) from None
         raise

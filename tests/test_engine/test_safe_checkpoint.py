@@ -1,4 +1,5 @@
-"""Checkpoints load with weights_only=True; anything beyond mmengine's own types is refused."""
+"""Checkpoints load with weights_only=True; anything beyond mmengine's own types is refused,
+and bad files get messages a user can act on."""
 import builtins
 import fractions
 import pickle
@@ -11,8 +12,8 @@ from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import mmchest  # noqa: F401  (installs the allow-list and the loader patch)
-from mmchest.engine.safe_checkpoint import (TRUSTED_GLOBALS_ENV, CheckpointRefusedError,
-                                            safe_torch_load)
+from mmchest.engine.safe_checkpoint import (TRUSTED_GLOBALS_ENV, CheckpointReadError,
+                                            CheckpointRefusedError, safe_torch_load)
 
 
 class _ExecPayload:
@@ -115,3 +116,78 @@ def test_builtins_can_never_be_trusted(tmp_path, monkeypatch):
 def test_missing_checkpoint_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         _load_checkpoint(str(tmp_path / 'nope.pth'))
+
+
+class _EvalPayload:
+    def __reduce__(self):
+        return (builtins.eval, ('1',))
+
+
+def _no_unsafe_advice(message: str) -> None:
+    assert 'False' not in message  # torch's "retry with weights_only=False" is never passed on
+    assert f'{TRUSTED_GLOBALS_ENV}="builtins' not in message
+    assert 'add_safe_globals' not in message
+
+
+def test_empty_checkpoint_names_the_file(tmp_path):
+    path = tmp_path / 'empty.pth'
+    path.write_bytes(b'')
+    with pytest.raises(CheckpointReadError, match=r"checkpoint '.*empty\.pth' is empty "
+                                                  r'\(0 bytes\)') as info:
+        _load_checkpoint(str(path), map_location='cpu')
+    assert info.value.path == str(path)
+
+
+@pytest.mark.parametrize('content', ['half_zip', 'half_legacy', 'text', 'plain_pickle'])
+def test_truncated_or_foreign_file_names_the_file(tmp_path, content):
+    good, legacy = tmp_path / 'good.pth', tmp_path / 'legacy.pth'
+    torch.save({'state_dict': {'w': torch.ones(64)}}, good)
+    torch.save({'state_dict': {'w': torch.ones(64)}}, legacy,
+               _use_new_zipfile_serialization=False)
+    data = {'half_zip': good.read_bytes()[:good.stat().st_size // 2],
+            'half_legacy': legacy.read_bytes()[:legacy.stat().st_size // 2],
+            'text': b'model weights: see README\n',
+            'plain_pickle': pickle.dumps({'w': [1.0, 2.0]}, protocol=2)}[content]
+    path = tmp_path / f'{content}.pth'
+    path.write_bytes(data)
+    with pytest.raises(CheckpointReadError) as info:
+        _load_checkpoint(str(path), map_location='cpu')
+    message = str(info.value)
+    assert f"checkpoint '{path}' is truncated or not a torch checkpoint ({len(data)} bytes" \
+        in message
+    _no_unsafe_advice(message)
+
+
+def test_refusal_suggests_only_non_builtins(tmp_path, monkeypatch):
+    monkeypatch.delenv(TRUSTED_GLOBALS_ENV, raising=False)
+    path = tmp_path / 'mixed.pth'
+    torch.save({'state_dict': {}, 'ratio': fractions.Fraction(1, 2), 'x': _EvalPayload()}, path)
+    with pytest.raises(CheckpointRefusedError) as info:
+        safe_torch_load(str(path))
+    message = str(info.value)
+    assert f'{TRUSTED_GLOBALS_ENV}="fractions.Fraction".' in message
+    assert 'builtins.eval can never be allowed' in message
+    _no_unsafe_advice(message)
+
+
+@pytest.mark.parametrize('payload,unsafe', [
+    (fractions.Fraction(3, 4), 'fractions.Fraction'), (_EvalPayload(), 'builtins.eval')])
+def test_legacy_format_refusal_lists_globals_without_torch_advice(tmp_path, monkeypatch,
+                                                                  payload, unsafe):
+    monkeypatch.delenv(TRUSTED_GLOBALS_ENV, raising=False)
+    path = tmp_path / 'legacy.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'x': payload}, path,
+               _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointRefusedError) as info:
+        _load_checkpoint(str(path), map_location='cpu')
+    message = str(info.value)
+    assert f'allow-list ({unsafe})' in message and 'legacy' in message
+    assert 're-save them with a current torch as a plain state dict' in message
+    _no_unsafe_advice(message)
+    if unsafe.startswith('builtins.'):
+        assert f'{unsafe} can never be allowed' in message
+        assert '__builtin__' not in message
+    else:  # the suggestion works
+        assert f'{TRUSTED_GLOBALS_ENV}="{unsafe}"' in message
+        monkeypatch.setenv(TRUSTED_GLOBALS_ENV, unsafe)
+        assert safe_torch_load(str(path))['x'] == payload
