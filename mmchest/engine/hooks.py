@@ -27,8 +27,9 @@ class FineTuneLoadHook(Hook):
     ``size mismatch`` warning per layer.
 
     The skipping is deliberate and narrow: it happens only when the runner trains from
-    ``load_from``. ``--resume`` and ``mim test --checkpoint`` (no optimizer built) are left
-    to mmengine's usual loading.
+    ``load_from``. ``--resume`` is left to mmengine's usual loading; ``mim test --checkpoint``
+    (no optimizer built) refuses a checkpoint that does not fit the model
+    (:mod:`mmchest.engine.checkpoint_fit`).
 
     Args:
         enabled (bool): Turn the skipping off without removing the hook. Defaults to True.
