@@ -55,6 +55,25 @@ def test_check_fit_accepts_full_cover_and_extra_keys():
     check_fit(model, {f'module.{k}': v for k, v in state.items()}, 'ddp.pth')
 
 
+def test_tta_wrapper_is_checked_by_its_model():
+    """`mim test --tta` wraps the model: the checkpoint holds the inner model's keys."""
+    from mmengine.model import BaseTTAModel
+
+    class _TTA(BaseTTAModel):
+        def merge_preds(self, data_samples_list):
+            return data_samples_list
+
+    class _Testable(_Net):
+        def test_step(self, data):
+            return data
+
+    inner = _Testable()
+    check_fit(_TTA(module=inner), inner.state_dict(), 'ok.pth')
+    with pytest.raises(CheckpointMismatchError, match="weights are not in the checkpoint: "
+                                                      "conv.weight"):
+        check_fit(_TTA(module=inner), {}, 'empty_state.pth')
+
+
 def test_message_lists_the_first_keys_and_a_count():
     model = nn.Sequential(*[nn.Linear(1, 1) for _ in range(30)])
     with pytest.raises(CheckpointMismatchError, match=r'60 of the model.s 60 weights .*'
