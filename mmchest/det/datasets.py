@@ -15,7 +15,7 @@ from mmdet.datasets import BaseDetDataset
 from mmdet.registry import DATASETS
 
 from ..data_root import require_paths
-from ..io.dicom import read_dicom_meta
+from ..engine.bad_files import BadFilesMixin
 from ..io.rsna_labels import (RSNA_CLASSES, RSNA_DETAILED_CLASSES, BoxReport, parse_rsna_labels,
                               read_rsna_labels, rsna_patient_targets)
 from ..splits import grouped_stratified_split
@@ -56,7 +56,7 @@ def rsna_split_patients(targets: Mapping[str, int],
 
 
 @DATASETS.register_module()
-class RSNAPneumoniaDataset(BaseDetDataset):
+class RSNAPneumoniaDataset(BadFilesMixin, BaseDetDataset):
     """RSNA Pneumonia Detection Challenge (Kaggle, stage 2) for mmdet, one class.
 
     Reads ``stage_2_train_labels.csv`` (``patientId,x,y,width,height,Target``), optionally
@@ -66,6 +66,10 @@ class RSNAPneumoniaDataset(BaseDetDataset):
     patients are kept as images without instances: training drops them only with
     ``filter_cfg=dict(filter_empty_gt=True)``, and ``test_mode=True`` always keeps them. Bad
     boxes are clipped or rejected and a per-reason report is logged (:attr:`box_report`).
+
+    Every labelled patient's DICOM (all splits) gets a header check when the dataset is built
+    (:mod:`mmchest.engine.bad_files`: readable, pixel data complete, a decoder installed,
+    under the loader's ``max_pixels``; cached); its Rows/Columns clip the boxes.
 
     Each ``data_info`` holds ``img_path``, ``img_id`` (int, position in this dataset),
     ``height``, ``width``, ``instances=[{bbox (x1,y1,x2,y2), bbox_label=0, ignore_flag=0,
@@ -93,6 +97,13 @@ class RSNAPneumoniaDataset(BaseDetDataset):
             rejected. Defaults to 1.0.
         strict (bool): Raise on the first bad label row instead of clipping/rejecting.
             Defaults to False.
+        bad_files (str): ``'error'``: raise when this split holds an image that will not
+            load, listing every bad image of all splits; ``'skip'``: drop this split's bad
+            images (logged, written next to the log, counted by the metric).
+            Defaults to ``'error'``.
+        exclude_file (str, optional): Files to leave out (``path[<TAB>reason]`` per line,
+            relative to ``data_root``), e.g. what ``tools/check_dataset.py`` writes.
+            Defaults to None.
         **kwargs: :class:`mmdet.datasets.BaseDetDataset` arguments (``data_root``,
             ``metainfo``, ``filter_cfg``, ``pipeline``, ``test_mode``, ...).
     """
@@ -109,7 +120,10 @@ class RSNAPneumoniaDataset(BaseDetDataset):
                  image_size: Optional[Sequence[int]] = None,
                  min_box_size: float = 1.0,
                  strict: bool = False,
+                 bad_files: str = 'error',
+                 exclude_file: Optional[str] = None,
                  **kwargs) -> None:
+        self._init_bad_files(bad_files, exclude_file)
         self.class_info_file = class_info_file
         self.split = split
         self.split_fractions = dict(split_fractions)
@@ -132,15 +146,6 @@ class RSNAPneumoniaDataset(BaseDetDataset):
             path = osp.join(self.data_root, path)
         return path if osp.isfile(path) else None
 
-    def _header(self, img_path: str) -> Tuple[int, int, Optional[str]]:
-        """(height, width, ViewPosition) of one image."""
-        if self.image_size is not None:
-            return self.image_size[0], self.image_size[1], None
-        meta = read_dicom_meta(img_path)
-        if not meta.get('Rows') or not meta.get('Columns'):
-            raise ValueError(f'{img_path}: DICOM header has no Rows/Columns')
-        return int(meta['Rows']), int(meta['Columns']), meta.get('ViewPosition') or None
-
     def load_data_list(self) -> List[dict]:
         """Parse the label CSV(s) and DICOM headers into mmdet ``data_list`` entries.
 
@@ -150,20 +155,33 @@ class RSNAPneumoniaDataset(BaseDetDataset):
         img_dir = self.data_prefix.get('img', '')
         require_paths([self.ann_file, img_dir], 'RSNA Pneumonia Detection', README)
         labels = read_rsna_labels(self.ann_file)
-        patients = None
+        targets = rsna_patient_targets(labels)
+        patients = list(targets)
         if self.split is not None:
-            patients = rsna_split_patients(rsna_patient_targets(labels), self.split,
-                                           self.split_fractions, self.split_seed)
+            patients = rsna_split_patients(targets, self.split, self.split_fractions,
+                                           self.split_seed)
+        mine = set(patients)
+        entries = {pid: dict(img_path=osp.join(img_dir, f'{pid}.dcm'), patient_id=pid)
+                   for pid in targets}
         headers: Dict[str, Tuple[int, int, Optional[str]]] = {}
 
+        def keep_header(info: dict, check) -> None:
+            headers[info['patient_id']] = (check.height, check.width, check.view_position)
+
+        kept = self._screen_files([entries[p] for p in patients],
+                                  [entries[p] for p in targets if p not in mine],
+                                  extra=keep_header)
+        patients = [d['patient_id'] for d in kept]
+
         def header(pid: str) -> Tuple[int, int, Optional[str]]:
-            if pid not in headers:
-                headers[pid] = self._header(osp.join(img_dir, f'{pid}.dcm'))
+            if self.image_size is not None:
+                return self.image_size[0], self.image_size[1], None
             return headers[pid]
 
         records, report = parse_rsna_labels(
             labels, class_info=self._class_info_path(), image_size=lambda p: header(p)[:2],
-            min_size=self.min_box_size, strict=self.strict, patients=patients)
+            min_size=self.min_box_size, strict=self.strict,
+            patients=patients if self.split is not None or self.bad_files else None)
         if self.split is not None:
             report.source += f' [split {self.split!r}, seed {self.split_seed}]'
         self.box_report = report

@@ -17,6 +17,7 @@ from mmengine.logging import MMLogger, print_log
 from mmdet.evaluation import CocoMetric
 from mmdet.registry import METRICS
 
+from ..engine.bad_files import skipped_note
 from ..evaluation.rsna_map import RSNA_IOU_THRESHOLDS, image_level_detection_stats
 from ..evaluation.rsna_thresholds import image_max_scores, rsna_map_above
 
@@ -172,6 +173,7 @@ class RSNAMetric(BaseMetric):
         n_counted = sum(1 for r in results if len(r['gt_boxes'])
                         or (r['pred_scores'] > self.score_thr).any())
         print_log(f'RSNAMetric: {len(results)} images ({int(has_gt.sum())} with boxes), '
-                  f'{n_counted} count in mAP at score_thr={self.score_thr:g}',
+                  f'{n_counted} count in mAP at score_thr={self.score_thr:g}'
+                  f'{skipped_note(self.dataset_meta)}',
                   logger=MMLogger.get_current_instance())
         return out

@@ -31,7 +31,7 @@ from typing import Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ['RLEError', 'is_empty_rle', 'rle_decode', 'rle_decode_rows', 'rle_encode']
+__all__ = ['RLEError', 'is_empty_rle', 'rle_decode', 'rle_decode_rows', 'rle_encode', 'rle_extent']
 
 RLEValue = Union[str, float, int, None]
 
@@ -301,6 +301,37 @@ def rle_decode_rows(rles: Iterable[RLEValue],
     if not all_starts:
         return np.zeros((height, width), dtype=np.uint8)
     return _paint(np.concatenate(all_starts), np.concatenate(all_ends), height, width)
+
+
+def rle_extent(rle: RLEValue, relative: bool = True) -> int:
+    """How many pixels an image needs to hold the runs: one past the last pixel they cover.
+
+    Lets a dataset compare a mask with the image's Rows x Columns from its header, without
+    decoding either (0 for an empty mask).
+
+    Args:
+        rle (str | float | None): the encoded pixels (see :func:`rle_decode`).
+        relative (bool): True for SIIM relative offsets, False for 1-indexed absolute starts.
+            Defaults to True.
+
+    Returns:
+        int: the flat, column-major end of the last run.
+
+    Raises:
+        RLEError: if the string is not whitespace-separated integers in pairs.
+    """
+    if is_empty_rle(rle):
+        return 0
+    if not isinstance(rle, str):
+        raise RLEError(f'RLE: expected a string, got {type(rle).__name__} {rle!r}')
+    values = _parse_ints(rle, 'RLE')
+    if values.size % 2:
+        raise RLEError(f'RLE: odd number of values ({values.size})')
+    if values.size == 0:
+        return 0
+    if relative:
+        return int(values.sum())
+    return int((values[0::2] - 1 + values[1::2]).max())
 
 
 def rle_encode(mask: np.ndarray, relative: bool = True) -> str:

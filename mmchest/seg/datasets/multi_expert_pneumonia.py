@@ -12,6 +12,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from mmchest.data_root import DatasetNotFoundError, require_paths
+from mmchest.engine.bad_files import BadFilesMixin
 from mmchest.evaluation.agreement import FUSE_MODES
 from mmchest.io.expert_masks import find_expert_mask
 from mmchest.io.multi_expert_layout import (CLASS_DIRS, DEFAULT_SPLIT_RATIOS, SPLITS, VIEWS,
@@ -59,7 +60,7 @@ def _counts(indices: dict) -> str:
 
 
 @DATASETS.register_module()
-class MultiExpertPneumoniaDataset(BaseSegDataset):
+class MultiExpertPneumoniaDataset(BadFilesMixin, BaseSegDataset):
     """Multi-expert pneumonia segmentation: frontal (pa) and lateral (lat) radiographs.
 
     Layout under ``data_root`` (see ``datasets/multi_expert_pneumonia/README.md``), as
@@ -120,6 +121,14 @@ class MultiExpertPneumoniaDataset(BaseSegDataset):
             'error' raises :class:`MissingExpertMaskError`; 'skip' drops the image (all its
             samples) and counts it in ``num_skipped`` / ``missing_masks``.
             Defaults to 'error'.
+        bad_files (str): Every image of the download (all splits, requested views) gets a
+            header check when the dataset is built (:mod:`mmchest.engine.bad_files`).
+            ``'error'``: raise when this split holds an image that will not load, listing
+            every bad image; ``'skip'``: drop this split's bad images (logged, written next
+            to the log, counted by the metric). Defaults to ``'error'``.
+        exclude_file (str, optional): Files to leave out (``path[<TAB>reason]`` per line,
+            relative to ``data_root``), e.g. what ``tools/check_dataset.py`` writes.
+            Defaults to None.
         dup_list (str, optional): Same-patient groups, relative to ``data_root``. The seeded
             split keeps each group in one split; with a split file a
             :class:`SplitLeakWarning` reports groups of ``split`` that also sit in another
@@ -147,12 +156,15 @@ class MultiExpertPneumoniaDataset(BaseSegDataset):
                  experts: Sequence[Union[int, str]] = (1, 2, 3),
                  fusion: str = 'majority',
                  missing_mask: str = 'error',
+                 bad_files: str = 'error',
+                 exclude_file: Optional[str] = None,
                  dup_list: Optional[str] = 'masks/dup_list.json',
                  img_suffix: str = '.png',
                  data_prefix: dict = dict(img_path='images', seg_map_path='masks'),
                  **kwargs) -> None:
         if split is not None and split not in SPLITS:
             raise ValueError(f'split must be one of {SPLITS} or None, got {split!r}')
+        self._init_bad_files(bad_files, exclude_file)
         if fusion not in FUSIONS:
             raise ValueError(f'fusion must be one of {FUSIONS}, got {fusion!r}')
         if missing_mask not in MISSING_POLICIES:
@@ -328,7 +340,11 @@ class MultiExpertPneumoniaDataset(BaseSegDataset):
                         f'{self.ann_file or img_dir}: {cls}/{study_id} has no image for '
                         f'view(s) {self.views} under {osp.join(img_dir, cls)}')
         self._report()
-        return data_list
+        mine = {d['img_path'] for d in data_list}
+        others = [dict(img_path=path) for by_id in scan_images(img_dir, self.views).values()
+                  for by_view in by_id.values() for path in by_view.values()
+                  if path not in mine]
+        return self._screen_files(data_list, others)
 
     def _infos(self, img_path: str, paths: dict, cls: str, view: str,
                study_id: str) -> List[dict]:

@@ -12,7 +12,9 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from mmchest.data_root import require_paths
-from mmchest.io.rle import RLEError, is_empty_rle
+from mmchest.engine.bad_files import BadFilesMixin
+from mmchest.io.image_check import ImageCheck
+from mmchest.io.rle import RLEError, is_empty_rle, rle_extent
 from mmchest.splits import grouped_stratified_split
 
 README = 'datasets/siim/README.md'
@@ -23,33 +25,46 @@ MISSING_POLICIES = ('error', 'skip')
 def read_siim_csv(path: str) -> Dict[str, List[tuple]]:
     """Group the rows of ``train-rle.csv`` / ``stage_2_train.csv`` by ImageId.
 
-    Both headers are accepted: ``ImageId, EncodedPixels`` (stage 1, leading space) and
-    ``ImageId,EncodedPixels`` (stage 2). Every row of an image is kept (they are merged
-    into one mask at load time); empty rows (``-1``) are kept as markers of a labelled,
-    empty image.
+    Columns are found by their header names, so both headers are accepted (``ImageId,
+    EncodedPixels`` with or without the stage-1 leading space) and extra columns, before or
+    after, are ignored. A row with more values than the header has columns (other than
+    trailing empty ones) is refused naming the line and the columns. Every row of an image
+    is kept (they are merged into one mask at load time); empty rows (``-1``) are kept as
+    markers of a labelled, empty image.
 
     Args:
         path (str): CSV file.
 
     Returns:
         dict[str, list[tuple[int, str]]]: ImageId to ``(csv_row, rle)`` pairs; ``csv_row``
-        is the 2-based line number in the file (the header is line 1).
+        is the 1-based line number in the file (the header is line 1).
     """
-    import pandas as pd
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    table.columns = [c.strip() for c in table.columns]
-    missing = {'ImageId', 'EncodedPixels'} - set(table.columns)
-    if missing:
-        raise ValueError(f'{path}: expected columns ImageId and EncodedPixels, '
-                         f'got {list(table.columns)}')
+    import csv
     grouped: Dict[str, List[tuple]] = {}
-    for row, (image_id, rle) in enumerate(zip(table['ImageId'], table['EncodedPixels']), 2):
-        image_id = image_id.strip()
-        if not image_id:
-            raise ValueError(f'{path}, line {row}: empty ImageId')
-        rle = rle.strip()
-        _check_rle_syntax(rle, path, row, image_id)
-        grouped.setdefault(image_id, []).append((row, rle))
+    with open(path, newline='', encoding='utf-8-sig') as f:
+        reader = csv.reader(f, skipinitialspace=True)
+        header = next(reader, None)
+        columns = [c.strip() for c in header or []]
+        if 'ImageId' not in columns or 'EncodedPixels' not in columns:
+            raise ValueError(f'{path}: expected columns ImageId and EncodedPixels (any order, '
+                             f'other columns are ignored), got {columns}')
+        id_col, rle_col = columns.index('ImageId'), columns.index('EncodedPixels')
+        for values in reader:
+            row = reader.line_num
+            if not any(v.strip() for v in values):
+                continue  # blank line
+            if len(values) > len(columns) and any(v.strip() for v in values[len(columns):]):
+                raise ValueError(
+                    f'{path}, line {row}: {len(values)} values but the header has '
+                    f'{len(columns)} columns {columns}; a value with a comma must be quoted')
+            if len(values) <= max(id_col, rle_col):
+                raise ValueError(f'{path}, line {row}: {len(values)} value(s), expected the '
+                                 f'columns {columns}')
+            image_id, rle = values[id_col].strip(), values[rle_col].strip()
+            if not image_id:
+                raise ValueError(f'{path}, line {row}: empty ImageId')
+            _check_rle_syntax(rle, path, row, image_id)
+            grouped.setdefault(image_id, []).append((row, rle))
     return grouped
 
 
@@ -68,7 +83,7 @@ def _check_rle_syntax(rle: str, path: str, row: int, image_id: str) -> None:
 
 
 @DATASETS.register_module()
-class SIIMPneumothoraxDataset(BaseSegDataset):
+class SIIMPneumothoraxDataset(BadFilesMixin, BaseSegDataset):
     """SIIM-ACR Pneumothorax segmentation (Kaggle 2019), no conversion step.
 
     Two layouts under ``data_root``:
@@ -86,6 +101,11 @@ class SIIMPneumothoraxDataset(BaseSegDataset):
     Images in the CSV but not on disk, and DICOMs on disk without a CSV row, are counted and
     reported; ``missing='skip'`` (default) drops them, ``missing='error'`` raises.
 
+    Bad files are found when the dataset is built (:mod:`mmchest.engine.bad_files`): every
+    labelled image (all splits) gets a header check (readable, pixel data complete, a
+    decoder installed, under the loader's ``max_pixels``) and each RLE row is checked against
+    the header's Rows x Columns (an overrun names the CSV, line and ImageId).
+
     Args:
         ann_file (str): RLE CSV (dicom layout); ignored for png. ``''`` lists unlabelled
             DICOMs (e.g. ``dicom-images-test``) with empty masks. Defaults to
@@ -102,6 +122,13 @@ class SIIMPneumothoraxDataset(BaseSegDataset):
             Defaults to ``dict(train=0.9, val=0.1)``.
         split_seed (int): Seed of the seeded split. Defaults to 0.
         missing (str): ``'skip'`` or ``'error'``. Defaults to ``'skip'``.
+        bad_files (str): ``'error'``: raise when this split holds an image that will not
+            load, listing every bad image of all splits; ``'skip'``: drop this split's bad
+            images (logged, written next to the log, counted by the metrics).
+            Defaults to ``'error'``.
+        exclude_file (str, optional): Files to leave out (``path[<TAB>reason]`` per line,
+            relative to ``data_root``), e.g. what ``tools/check_dataset.py`` writes.
+            Defaults to None.
         **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
     """
 
@@ -119,7 +146,10 @@ class SIIMPneumothoraxDataset(BaseSegDataset):
                  split_ratios: Optional[dict] = None,
                  split_seed: int = 0,
                  missing: str = 'skip',
+                 bad_files: str = 'error',
+                 exclude_file: Optional[str] = None,
                  **kwargs) -> None:
+        self._init_bad_files(bad_files, exclude_file)
         if layout not in LAYOUTS:
             raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
         if missing not in MISSING_POLICIES:
@@ -158,11 +188,35 @@ class SIIMPneumothoraxDataset(BaseSegDataset):
             data_list = self._load_dicom_layout(img_dir)
         else:
             data_list = self._load_png_layout(img_dir, self.data_prefix['seg_map_path'])
-        data_list = self._apply_split(data_list)
-        if not data_list:
+        own = self._apply_split(data_list)
+        if not own:
             raise ValueError(f'SIIM dataset under {img_dir!r} is empty after '
                              f'split={self.split!r}; check data_root, ann_file and split')
-        return data_list
+        mine = {id(d) for d in own}
+        own = self._screen_files(
+            own, [d for d in data_list if id(d) not in mine], extra=self._rle_problem,
+            files_of=lambda d: [d['img_path']] + ([d['seg_map_path']]
+                                                   if d.get('seg_map_path') else []))
+        if not own:
+            raise ValueError(f'SIIM dataset under {img_dir!r}: no usable image left in '
+                             f'split={self.split!r} (bad_files={self.bad_files_policy!r})')
+        return own
+
+    def _rle_problem(self, info: dict, check: ImageCheck) -> Optional[str]:
+        """An RLE row whose runs end past the image's Rows x Columns, named by CSV line."""
+        if not info.get('rle') or not check.height or not check.width:
+            return None
+        num_pixels = check.height * check.width
+        for row, rle in zip(info['rle_rows'], info['rle']):
+            try:
+                end = rle_extent(rle, relative=info.get('rle_relative', True))
+            except RLEError as exc:
+                return f'{self.ann_file}, line {row} (ImageId {info["image_id"]}): {exc}'
+            if end > num_pixels:
+                return (f'{self.ann_file}, line {row} (ImageId {info["image_id"]}): RLE runs '
+                        f'end at pixel {end:,}, past Rows x Columns = {check.height} x '
+                        f'{check.width} = {num_pixels:,} of the image')
+        return None
 
     def _find_images(self, img_dir: str) -> Dict[str, str]:
         found: Dict[str, str] = {}

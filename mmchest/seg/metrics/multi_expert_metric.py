@@ -9,6 +9,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmseg.registry import METRICS
 
+from mmchest.engine.bad_files import skipped_note
 from mmchest.evaluation.agreement import fuse_masks, pairwise_dice
 from mmchest.evaluation.dice import dice_score, iou_score
 from mmchest.seg.transforms_multi_expert import load_expert_masks
@@ -130,6 +131,7 @@ class MultiExpertDiceMetric(BaseMetric):
             tables.append(self._table(summary, experts, suffix,
                                       f'Multi-expert pneumonia, {name} ({len(chosen)}):'))
         MMLogger.get_current_instance().info(
-            'model vs each reference, next to the other experts vs the same reference\n'
+            'model vs each reference, next to the other experts vs the same reference'
+            f'{skipped_note(self.dataset_meta)}\n'
             + '\n\n'.join(tables))
         return metrics

@@ -9,6 +9,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmseg.registry import METRICS
 
+from mmchest.engine.bad_files import skipped_note
 from mmchest.evaluation.dice import dice_score, iou_score
 from mmchest.evaluation.image_level import binary_stats, roc_auc
 
@@ -86,5 +87,6 @@ class SIIMDiceMetric(BaseMetric):
         MMLogger.get_current_instance().info(
             f'SIIM: {len(dice)} images, {int(has_gt.sum())} with pneumothorax; '
             f'dice on positives {dice[has_gt].mean() if has_gt.any() else float("nan"):.4f}, '
-            f'on negatives {dice[~has_gt].mean() if (~has_gt).any() else float("nan"):.4f}')
+            f'on negatives {dice[~has_gt].mean() if (~has_gt).any() else float("nan"):.4f}'
+            f'{skipped_note(self.dataset_meta)}')
         return metrics
