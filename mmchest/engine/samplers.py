@@ -1,4 +1,10 @@
-"""Positive/negative resampling per epoch (the SIIM "sliding sample rate" recipe)."""
+"""Positive/negative resampling per epoch (the SIIM "sliding sample rate" recipe).
+
+``PositiveRatioSampler`` is finite (one epoch per pass, mmengine restarts the dataloader);
+``InfinitePositiveRatioSampler`` yields the same epochs back to back without an end, so an
+iteration-based loop never restarts its dataloader (mmengine 0.10.7 sleeps 2 s and restarts
+the workers at every restart).
+"""
 from __future__ import annotations
 
 import math
@@ -122,3 +128,31 @@ class PositiveRatioSampler(Sampler):
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch (changes the draw and, when sliding, k)."""
         self.epoch = epoch
+
+
+@DATA_SAMPLERS.register_module()
+class InfinitePositiveRatioSampler(PositiveRatioSampler):
+    """:class:`PositiveRatioSampler` that never ends: virtual epochs back to back.
+
+    Yields the draw of epoch ``e`` (``num_samples`` indices per rank, positive with the
+    sliding probability of epoch ``e``), then that of ``e + 1``, and so on, starting from the
+    epoch set with :meth:`set_epoch` (0). Each virtual epoch is exactly the list the finite
+    sampler gives for that epoch (same seed, same ratios, same rank shards), so switching
+    between the two changes no draw. Use it with ``IterBasedTrainLoop`` (as mmengine's
+    ``InfiniteSampler``): the dataloader is never exhausted, so it is never restarted.
+    ``len()`` is the length of one virtual epoch. Resuming is deterministic: mmengine
+    skips the iterations already trained by drawing them again.
+
+    Args:
+        As :class:`PositiveRatioSampler`.
+    """
+
+    def __iter__(self) -> Iterator[int]:
+        epoch = self.epoch
+        while True:
+            rng = np.random.default_rng([self.seed, epoch])
+            ratio = sliding_ratio(epoch, self.start_ratio, self.end_ratio, self.slide_epochs)
+            indices = draw_epoch_indices(self.positives, self.negatives, ratio,
+                                         self.total_size, rng)
+            yield from indices[self.rank:self.total_size:self.world_size].tolist()
+            epoch += 1

@@ -68,3 +68,44 @@ def test_errors_are_clear():
         PositiveRatioSampler(DATA, positive_ratio=1.5)
     with pytest.raises(TypeError, match='get_positive_flags'):
         PositiveRatioSampler([1, 2, 3])
+
+
+def test_infinite_sampler_is_the_finite_epochs_back_to_back(monkeypatch):
+    monkeypatch.setattr(samplers, 'get_dist_info', lambda: (1, 2))  # rank 1 of 2
+    kwargs = dict(positive_ratio=0.8, final_positive_ratio=0.2, slide_epochs=2,
+                  num_samples=1000, seed=7)
+    finite = PositiveRatioSampler(DATA, **kwargs)
+    expected = []
+    for epoch in range(4):
+        finite.set_epoch(epoch)
+        expected.append(list(finite))
+    infinite = samplers.InfinitePositiveRatioSampler(DATA, **kwargs)
+    assert len(infinite) == len(finite) == 500
+    it = iter(infinite)
+    got = [[next(it) for _ in range(500)] for _ in range(4)]
+    assert got == expected  # same draws, same sliding ratios per virtual epoch
+    ratios = [DATA.flags[e].mean() for e in got]
+    assert ratios[0] > 0.7 and ratios[2] < 0.3 and ratios[3] < 0.3
+
+
+def test_iteration_loop_crosses_virtual_epochs_without_a_restart():
+    """mmengine's IterBasedTrainLoop iterator: 5 virtual epochs, no StopIteration."""
+    from mmengine.runner.loops import _InfiniteDataloaderIterator
+    from torch.utils.data import DataLoader
+
+    class Indices(_Flags):
+        def __getitem__(self, i):
+            return i
+
+    data = Indices(DATA.flags)
+    sampler = samplers.InfinitePositiveRatioSampler(data, num_samples=40, seed=2)
+    loader = DataLoader(data, batch_size=8, sampler=sampler, num_workers=0)
+    iterator = _InfiniteDataloaderIterator(loader)
+    seen = [int(i) for _ in range(25) for i in next(iterator)]  # 200 draws = 5 epochs
+    assert iterator._epoch == 0  # the dataloader was never exhausted and restarted
+    finite = PositiveRatioSampler(data, num_samples=40, seed=2)
+    expected = []
+    for epoch in range(5):
+        finite.set_epoch(epoch)
+        expected += list(finite)
+    assert seen == expected
