@@ -14,8 +14,8 @@ What :func:`inspect_image` checks, in about 0.1 ms a file (see ``benchmarks/READ
   loader reads, the pixel data element is present, a decoder for the transfer syntax is
   installed, and the pixel data is complete: for native (uncompressed) syntaxes its length
   covers Rows x Columns x frames x samples x BitsAllocated and the file holds all of it; for
-  encapsulated (JPEG, JPEG 2000, RLE...) syntaxes the fragment items fit in the file and the
-  sequence delimiter (FFFE,E0DD) is there. Deflated data sets are checked up to their header
+  encapsulated (JPEG, JPEG 2000, RLE...) syntaxes every fragment item fits in the file (a
+  file cut only inside the closing sequence delimiter still loads, and passes). Deflated data sets are checked up to their header
   (inflating the pixels is decoding); the pixel budget (``max_pixels``) is checked from the
   header as the loader checks it;
 * PNG: the signature, the IHDR size and the IEND chunk at the end (a cut file lacks it);
@@ -203,8 +203,7 @@ def _pixel_problem(ds: pydicom.Dataset, f: _File, offset: int, rows: int, cols: 
     while True:
         item = f.read(pos, 8)
         if len(item) < 8:
-            return ('file truncated: the encapsulated pixel data has no sequence delimiter '
-                    f'(FFFE,E0DD) (the file ends at byte {f.size:,})')
+            break  # no (complete) sequence delimiter: the fragments may still be whole
         tag, item_length = struct.unpack('<II', item)
         if tag == _SEQ_DELIMITER:
             break
@@ -216,7 +215,8 @@ def _pixel_problem(ds: pydicom.Dataset, f: _File, offset: int, rows: int, cols: 
             return (f'file truncated: the encapsulated pixel data runs to byte {pos:,} '
                     f'(item {fragments}), the file has {f.size:,} bytes')
     if fragments < 2:  # the Basic Offset Table item, then at least one fragment
-        return 'encapsulated pixel data holds no fragment'
+        return ('file truncated: the encapsulated pixel data holds no fragment'
+                if len(item) < 8 else 'encapsulated pixel data holds no fragment')
     return None
 
 
