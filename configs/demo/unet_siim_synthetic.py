@@ -37,8 +37,9 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='PositiveRatioSampler', positive_ratio=0.7, final_positive_ratio=0.5,
-                 slide_epochs=4),
+    # virtual epochs back to back: the iteration loop never restarts the dataloader
+    sampler=dict(type='InfinitePositiveRatioSampler', positive_ratio=0.7,
+                 final_positive_ratio=0.5, slide_epochs=4),
     dataset=dict(data_root=data_root, split_ratios=_splits, pipeline=train_pipeline))
 val_dataloader = dict(
     num_workers=2,

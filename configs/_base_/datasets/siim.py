@@ -36,8 +36,10 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=4,
     persistent_workers=True,
-    # "sliding sample rate": each draw is a pneumothorax image with probability 0.8
-    sampler=dict(type='PositiveRatioSampler', positive_ratio=0.8),
+    # "sliding sample rate": each draw is a pneumothorax image with probability 0.8; the
+    # sampler's virtual epochs follow each other without end, so the iteration-based loop
+    # never restarts the dataloader (an epoch-based loop needs PositiveRatioSampler)
+    sampler=dict(type='InfinitePositiveRatioSampler', positive_ratio=0.8),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
