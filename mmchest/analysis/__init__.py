@@ -1,0 +1,1 @@
+"""Analysis helpers behind the command-line tools (no registrations: import on demand)."""
