@@ -184,3 +184,14 @@ def test_metric_log_says_how_many_were_evaluated():
     metric.dataset_meta = dict(classes=('background', 'pneumothorax'))
     metric.process({}, [sample])
     assert 'evaluated' not in _logged(lambda: metric.evaluate(1))  # nothing skipped: the line is as before
+
+
+def test_budget_is_the_pipeline_loaders(siim):
+    with pytest.raises(BadFilesError, match='exceeds the pixel budget of 4,095'):
+        SIIMPneumothoraxDataset(
+            data_root=siim['root'], split='train', split_ratios=SPLITS,
+            pipeline=[dict(type='LoadDicomImageFromFile', max_pixels=64 * 64 - 1)])
+    ds = SIIMPneumothoraxDataset(
+        data_root=siim['root'], split='train', split_ratios=SPLITS,
+        pipeline=[dict(type='LoadDicomImageFromFile', max_pixels=64 * 64)])
+    assert _ids(ds) == siim['ids']['train']
