@@ -5,7 +5,9 @@ from .metrics import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
 from .hooks import DicomSegVisualizationHook
 from .transforms import LoadRLEMask
+from .transforms_augment import GrayscalePhotoMetricDistortion, RandomAffineCrop
 from .transforms_multi_expert import LoadExpertMasks
 
 __all__ = datasets.__all__ + metrics.__all__ + models.__all__ + [
-    'DicomSegVisualizationHook', 'LoadRLEMask', 'LoadExpertMasks']
+    'DicomSegVisualizationHook', 'LoadRLEMask', 'LoadExpertMasks', 'RandomAffineCrop',
+    'GrayscalePhotoMetricDistortion']

@@ -13,15 +13,20 @@ crop_size = (512, 512)
 split_ratios = dict(train=0.8, val=0.1, test=0.1)
 split_seed = 0
 
+# Training keeps the radiograph grey (HxW) up to the model: the data preprocessor's 3-channel
+# mean/std broadcast a 1-channel batch to the same 3 channels a grey BGR image gives, on the
+# device. RandomAffineCrop draws what RandomResize(ratio 0.9-1.2) -> RandomCrop ->
+# RandomRotate(p 0.3, 10 deg) -> RandomFlip(p 0.5) drew and applies it as one warp;
+# GrayscalePhotoMetricDistortion is PhotoMetricDistortion's brightness + contrast (its hue
+# and saturation steps do nothing on grey) as one lookup table (benchmarks/README.md).
 train_pipeline = [
-    dict(type='LoadDicomImageFromFile'),  # also reads PNG/JPEG files
+    dict(type='LoadDicomImageFromFile', color_type='grayscale'),  # also reads PNG/JPEG
     dict(type='LoadRLEMask'),  # RLE rows -> gt_seg_map at the original size
-    dict(type='RandomResize', scale=crop_size, ratio_range=(0.9, 1.2), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomRotate', prob=0.3, degree=10, pad_val=0, seg_pad_val=0),
-    dict(type='RandomFlip', prob=0.5),
-    # hue_delta=0 crashes mmseg 1.2.2 (randint(0, 0)); 1 is a no-op on grey radiographs
-    dict(type='PhotoMetricDistortion', hue_delta=1, saturation_range=(1.0, 1.0)),
+    dict(type='RandomAffineCrop', scale=crop_size, ratio_range=(0.9, 1.2),
+         crop_size=crop_size, rotate_prob=0.3, degree=10, flip_prob=0.5, pad_val=0,
+         seg_pad_val=0),
+    dict(type='GrayscalePhotoMetricDistortion', brightness_delta=32,
+         contrast_range=(0.5, 1.5)),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
