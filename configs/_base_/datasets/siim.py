@@ -36,6 +36,19 @@ test_pipeline = [
     dict(type='LoadRLEMask'),
     dict(type='PackSegInputs'),
 ]
+# `mim test ... --tta`: each image as it is and flipped left-right; the model (tta_model)
+# averages the two probability maps before the triplet thresholding. More scales: add
+# Resize entries to the first list (sides that are multiples of 32 for the U-Nets).
+tta_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=crop_size, keep_ratio=True)],
+        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
+         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
+        [dict(type='LoadRLEMask')],  # after the flip: the mask stays as the file has it
+        [dict(type='PackSegInputs')],
+    ]),
+]
 
 train_dataloader = dict(
     batch_size=8,
