@@ -32,6 +32,17 @@ test_pipeline = [
     # 'instances': the dataset's boxes (original coordinates) for RSNAMetric
     dict(type='PackDetInputs', meta_keys=meta_keys + ('instances', )),
 ]
+# `mim test ... --tta`: each image as it is and flipped left-right; the model (tta_model,
+# BoxDetTTAModel) flips the boxes back, pools both views' boxes and runs NMS over them.
+tta_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=img_scale, keep_ratio=True)],
+        [dict(type='RandomFlip', prob=0.0), dict(type='RandomFlip', prob=1.0)],
+        [dict(type='LoadAnnotations', with_bbox=True)],  # after the flip: boxes as labelled
+        [dict(type='PackDetInputs', meta_keys=meta_keys + ('instances', ))],
+    ]),
+]
 
 train_dataloader = dict(
     batch_size=8,
