@@ -39,6 +39,18 @@ test_pipeline = [
                     'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
                     'expert_mask_paths', 'view', 'image_class')),
 ]
+# `mim test ... --tta`: each image as it is and flipped left-right; the model (tta_model)
+# averages the two probability maps before thresholding.
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=crop_size, keep_ratio=True)],
+        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
+         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
+        [dict(type='LoadExpertMasks')],  # after the flip: masks as the experts drew them
+        [test_pipeline[-1]],  # PackSegInputs with the metric's meta keys
+    ]),
+]
 
 train_dataloader = dict(
     batch_size=8,
