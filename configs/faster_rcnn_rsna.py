@@ -34,3 +34,7 @@ default_hooks = dict(
     visualization=dict(type='DicomDetVisualizationHook'))
 # training from load_from skips (and lists) checkpoint layers whose shapes do not fit
 custom_hooks = [dict(type='FineTuneLoadHook')]
+# `mim test mmdet CONFIG --checkpoint CKPT --tta`: the views of tta_pipeline
+# (configs/_base_/datasets/rsna.py), boxes flipped back, pooled and merged by NMS
+tta_model = dict(type='BoxDetTTAModel',
+                 tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))

@@ -27,6 +27,8 @@ model = dict(
     auxiliary_head=None,
     test_cfg=dict(mode='whole'))
 
+# `mim test ... --tta`: tta_pipeline's views averaged as probabilities, then thresholded
+tta_model = dict(type='TripletSegTTAModel')
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000,
                     save_best='expert/dice_majority', rule='greater', max_keep_ckpts=3),

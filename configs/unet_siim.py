@@ -27,6 +27,9 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False, begin=1000, end=40000),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
+# `mim test mmseg configs/unet_siim.py --checkpoint CKPT --tta`: the views of tta_pipeline
+# (configs/_base_/datasets/siim.py) averaged as probabilities, then triplet-thresholded
+tta_model = dict(type='TripletSegTTAModel')
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000,
                     save_best='siim/dice', rule='greater', max_keep_ckpts=3),

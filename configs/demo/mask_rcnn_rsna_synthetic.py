@@ -46,6 +46,17 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=meta_keys + ('instances', )),
 ]
+tta_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=img_scale, keep_ratio=True)],
+        [dict(type='RandomFlip', prob=0.0), dict(type='RandomFlip', prob=1.0)],
+        [dict(type='LoadAnnotations', with_bbox=True)],
+        [dict(type='PackDetInputs', meta_keys=meta_keys + ('instances', ))],
+    ]),
+]
+# as test_cfg.rcnn.max_per_img
+tta_model = dict(tta_cfg=dict(max_per_img=20))
 train_dataloader = dict(
     batch_size=4,
     num_workers=1,

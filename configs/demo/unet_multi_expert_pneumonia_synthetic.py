@@ -31,6 +31,16 @@ test_pipeline = [
                     'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
                     'expert_mask_paths', 'view', 'image_class')),
 ]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=crop_size, keep_ratio=True)],
+        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
+         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
+        [dict(type='LoadExpertMasks')],
+        [test_pipeline[-1]],
+    ]),
+]
 train_dataloader = dict(
     batch_size=4, num_workers=1, persistent_workers=False,
     # lesions cover ~1% of a pneumonia image: draw pneumonia images 80% of the time; one

@@ -32,6 +32,16 @@ test_pipeline = [
     dict(type='LoadRLEMask'),
     dict(type='PackSegInputs'),
 ]
+tta_pipeline = [
+    dict(type='LoadDicomImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=crop_size, keep_ratio=True)],
+        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
+         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
+        [dict(type='LoadRLEMask')],
+        [dict(type='PackSegInputs')],
+    ]),
+]
 _splits = dict(train=0.7, val=0.15, test=0.15)  # seeded, stratified by positive/negative
 train_dataloader = dict(
     batch_size=8,

@@ -34,7 +34,13 @@ class TripletEncoderDecoder(EncoderDecoder):
             return data_samples
         for sample in data_samples:
             prob = foreground_probability(sample.seg_logits.data.float())
-            mask = triplet_threshold(prob.cpu().numpy(), **triplet)
-            sample.set_data({'pred_sem_seg': PixelData(
-                data=torch.from_numpy(mask)[None].to(prob.device, torch.int64))})
+            sample.set_data({'pred_sem_seg': PixelData(data=triplet_mask(prob, triplet))})
         return data_samples
+
+
+def triplet_mask(prob: torch.Tensor, triplet: dict) -> torch.Tensor:
+    """The ``(1, H, W)`` int64 mask :func:`triplet_threshold` gives for an ``(H, W)``
+    foreground probability map, on the map's device (``TripletEncoderDecoder`` and
+    ``TripletSegTTAModel`` both post-process through it)."""
+    mask = triplet_threshold(prob.detach().cpu().numpy(), **triplet)
+    return torch.from_numpy(mask)[None].to(prob.device, torch.int64)
