@@ -42,3 +42,24 @@ def test_config_loads_and_builds_model(path):
     assert sum(p.numel() for p in model.parameters()) > 0
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[loader]['dataset']['type']
+
+
+@pytest.mark.parametrize('path', [p for p in CONFIGS if p.is_relative_to(REPO / 'configs')],
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_config_has_a_flip_tta_that_builds(path):
+    """`mim test --tta`: every entry and demo config names its TTA model and a flip pipeline."""
+    cfg = Config.fromfile(str(path))
+    scope = cfg.default_scope
+    assert cfg.tta_model.type == {'mmseg': 'TripletSegTTAModel',
+                                  'mmdet': 'BoxDetTTAModel'}[scope]
+    load, tta = cfg.tta_pipeline
+    assert load.type == cfg.test_dataloader.dataset.pipeline[0].type
+    assert tta.type == 'TestTimeAug'
+    assert [t.prob for t in tta.transforms[1]] == [0.0, 1.0]
+    # the loaded labels come after the flip: they stay as the file has them
+    assert 'Load' in tta.transforms[2][0].type and 'Pack' in tta.transforms[3][0].type
+    init_default_scope(scope)
+    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
+    tta_model = registry.build(ConfigDict(cfg.tta_model.to_dict(),
+                                          module=_no_pretrained(cfg.model.to_dict())))
+    assert type(tta_model).__name__ == cfg.tta_model.type
