@@ -43,9 +43,8 @@ tta_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=4, num_workers=1, persistent_workers=False,
-    # lesions cover ~1% of a pneumonia image: draw pneumonia images 80% of the time; one
-    # endless draw, so the loader is never restarted (a restarted non-persistent worker
-    # would be re-seeded and repeat the previous epoch's augmentations)
+    # lesions cover ~1% of a pneumonia image: draw pneumonia images 80% of the time; the
+    # sampler's epochs follow each other without end, so the loader is never restarted
     sampler=dict(_delete_=True, type='InfinitePositiveRatioSampler', positive_ratio=0.8,
                  seed=0),
     dataset=dict(data_root=data_root, ann_file=ann_file, views=views,
