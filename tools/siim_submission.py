@@ -37,16 +37,28 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     import mmchest  # noqa: F401  (registers datasets, transforms, models)
+    from mmchest.engine.bad_files import BadFilesError
     from mmchest.io.rle import rle_encode
     from mmchest.seg.datasets.siim import SIIMPneumothoraxDataset
     from mmchest.seg.inference import load_segmentor, predict_dataset
 
     model = load_segmentor(args.config, args.checkpoint, device=args.device,
                            cfg_options=args.cfg_options)
-    dataset = SIIMPneumothoraxDataset(ann_file='', data_root=None,
-                                      data_prefix=dict(img_path=args.dicom_dir),
-                                      pipeline=model.cfg.test_pipeline, test_mode=True)
+    # bad_files='skip': files that fail the build-time header check are listed, not fatal
+    try:
+        dataset = SIIMPneumothoraxDataset(ann_file='', data_root=None,
+                                          data_prefix=dict(img_path=args.dicom_dir),
+                                          pipeline=model.cfg.test_pipeline, test_mode=True,
+                                          bad_files='skip')
+        bad = dataset.bad_files
+    except BadFilesError as err:  # not one readable DICOM
+        dataset, bad = [], err.bad
     rows, failed = [], 0
+    for path, reason in bad:
+        image_id = os.path.basename(path)[:-len('.dcm')]
+        print_log(f'{image_id}: cannot read ({reason}); writing -1', logger='current', level=40)
+        rows.append((image_id, '-1'))
+        failed += 1
     bar = ProgressBar(len(dataset))
     for idx in range(len(dataset)):
         image_id = dataset.get_data_info(idx)['image_id']
@@ -63,6 +75,7 @@ def main(argv=None) -> int:
         rle = rle_encode(mask, relative=args.rle_format == 'relative') if mask.any() else '-1'
         rows.append((image_id, rle))
         bar.update()
+    rows.sort()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tmp = args.out + '.tmp'
     with open(tmp, 'w', newline='') as f:

@@ -270,6 +270,12 @@ class BadFilesMixin:
         if dropped and self.bad_files_policy == 'error':
             raise BadFilesError(self._error_message(name, where, num_images, dropped, other_bad,
                                                     list_file), dropped, other_bad, list_file)
+        if own and not kept:
+            raise BadFilesError(
+                f'{name} ({where}): none of its {num_images} image(s) can be used:\n'
+                + _format(dropped + skipped_excluded)
+                + (f'\nFull list: {list_file}' if list_file else ''), dropped + skipped_excluded,
+                other_bad, list_file)
         if dropped:
             print_log(f'{name} ({where}): skipped {len(dropped)} of {num_images} image(s) that '
                       f"will not load (bad_files='skip'; list: {list_file}):\n"

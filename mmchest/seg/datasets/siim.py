@@ -197,9 +197,6 @@ class SIIMPneumothoraxDataset(BadFilesMixin, BaseSegDataset):
             own, [d for d in data_list if id(d) not in mine], extra=self._rle_problem,
             files_of=lambda d: [d['img_path']] + ([d['seg_map_path']]
                                                    if d.get('seg_map_path') else []))
-        if not own:
-            raise ValueError(f'SIIM dataset under {img_dir!r}: no usable image left in '
-                             f'split={self.split!r} (bad_files={self.bad_files_policy!r})')
         return own
 
     def _rle_problem(self, info: dict, check: ImageCheck) -> Optional[str]:
