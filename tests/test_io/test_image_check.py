@@ -176,3 +176,17 @@ def test_small_scans_skip_the_disk_cache(files, tmp_path):
     cache = tmp_path / 'cache'
     scan_images([str(p) for p in files.values()], cache_dir=str(cache))
     assert not cache.exists()
+
+
+def test_header_longer_than_the_first_read(files, tmp_path):
+    ds = pydicom.dcmread(files['native_dcm'])
+    ds.add_new(0x00091010, 'LO', 'mmchest test')  # private creator
+    ds.add_new(0x00091011, 'OB', bytes(200_000))  # a 200 kB private element before the pixels
+    path = tmp_path / 'long_header.dcm'
+    ds.save_as(path)
+    assert path.stat().st_size > 2 * image_check._HEAD_BYTES
+    assert inspect_image(path) == (None, 64, 48, 'PA')
+    cut = _cut(path, tmp_path / 'long_header_cut.dcm', -10)
+    assert 'file truncated' in check_image(cut)
+    cut = _cut(path, tmp_path / 'long_header_cut_in_header.dcm', 100_000)
+    assert check_image(cut) is not None and not _loads(cut)

@@ -183,7 +183,8 @@ def test_metric_log_says_how_many_were_evaluated():
     assert 'evaluated 2 of 3 images (1 skipped: see /work/bad_files_val.txt)' in out
     metric.dataset_meta = dict(classes=('background', 'pneumothorax'))
     metric.process({}, [sample])
-    assert 'evaluated' not in _logged(lambda: metric.evaluate(1))  # nothing skipped: the line is as before
+    # nothing skipped: the line is as before
+    assert 'evaluated' not in _logged(lambda: metric.evaluate(1))
 
 
 def test_budget_is_the_pipeline_loaders(siim):
