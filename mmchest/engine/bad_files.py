@@ -80,13 +80,13 @@ def read_exclude_file(path: str, data_root: Optional[str] = None) -> Dict[str, s
     ``data_root`` (as ``tools/check_dataset.py`` writes them); absolute paths are kept.
 
     Args:
-        path (str): The list; relative to ``data_root`` if not absolute and not found as is.
+        path (str): The list; a relative path is relative to ``data_root`` (when given).
         data_root (str, optional): The dataset's root. Defaults to None.
 
     Returns:
         dict[str, str]: Absolute normalised path -> reason ('' if none given).
     """
-    if data_root and not osp.isabs(path) and not osp.isfile(path):
+    if data_root and not osp.isabs(path):
         path = osp.join(data_root, path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'exclude_file {path} does not exist (write one with '
