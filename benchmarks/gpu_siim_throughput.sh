@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Training throughput of configs/unet_siim.py on one GPU, on a synthetic SIIM set.
+# Training throughput on one GPU, on synthetic SIIM and RSNA sets: end to end (the framework's
+# tools/train.py) next to the model-only ceiling, fp32 next to mixed precision (issue 14).
 #
-#   bash benchmarks/gpu_siim_throughput.sh WHEEL_DIR [RESULT_DIR]
+#   bash benchmarks/gpu_siim_throughput.sh WHEEL_DIR [RESULT_DIR]     # on the GPU machine
+#   DRY_RUN=1 bash benchmarks/gpu_siim_throughput.sh [RESULT_DIR]     # CPU, tiny, minutes
+#   bash benchmarks/gpu_siim_throughput.sh --dry-run [RESULT_DIR]     # the same
 #
 # WHEEL_DIR holds the wheels the GPU machine lacks (mmengine 0.10.7, mmsegmentation 1.2.2,
 # mmdet 3.3.0, addict, yapf, platformdirs, termcolor, prettytable, wcwidth, ftfy, pydicom,
@@ -15,37 +18,69 @@
 # Steps (each skipped when its output exists, so a rerun only retrains):
 #   1. install the wheels into $SITE (pip --target; nothing touches the system site-packages);
 #   2. build mmcv 2.1.0 with its CUDA ops for $ARCH (C++20 patch for torch >= 2.10 headers),
-#      while the synthetic set is written in parallel;
+#      while the synthetic SIIM and RSNA sets are written in parallel;
 #   3. prove the CUDA ops: mmcv.ops.nms and roi_align on CUDA tensors equal their CPU results;
-#   4. train configs/unet_siim.py for $ITERS iterations for each batch size in $BATCHES and
-#      report images/s = batch / mean iteration time, iterations 1..$WARMUP excluded.
+#   4. benchmarks/gpu_throughput.py: for configs/unet_siim.py (batches $BATCHES_SIIM) and
+#      configs/mask_rcnn_rsna.py (batches $BATCHES_RSNA), fp32 and mixed precision (U-Net bf16,
+#      R-CNN fp16 --amp): $ITERS iterations end to end (images/s after $WARMUP, data wait,
+#      memory, loss windows, validation metric) and the model-only ceiling (same model, batch
+#      and precision on tensors already on the GPU; U-Net also channels_last and without
+#      cudnn.benchmark); writes summary.md (table, checks, fp32-vs-AMP sanity).
 # Environment knobs (defaults): WORK=/tmp/mmchest-gpu SITE=$WORK/site ARCH=9.0 ITERS=300
-#   WARMUP=50 BATCHES="8 16" NUM=400 SIZE=512 NUM_WORKERS=8 MAX_JOBS=$(nproc).
+#   WARMUP=50 BATCHES_SIIM="8 32" BATCHES_RSNA="8" NUM=400 SIZE=512 NUM_WORKERS=12
+#   MODEL_ONLY_ITERS=50 MODELS="siim rsna" MAX_JOBS=$(nproc) PYTHON=python3.
+# The dry run (DRY_RUN=1 or --dry-run) skips steps 1-3, uses this checkout and $PYTHON (default
+# .venv/bin/python), writes 16 images of 64 px per set and runs step 4 on the CPU with two
+# iterations (WORK defaults to /tmp/mmchest-gpu-dry): it checks the script, it measures nothing.
 set -euo pipefail
 
-[ $# -ge 1 ] || { echo "usage: $0 WHEEL_DIR [RESULT_DIR]" >&2; exit 2; }
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = "--dry-run" ]; then DRY_RUN=1; shift; fi
+DRY_RUN=${DRY_RUN:-0}
+say() { printf '[gpu_throughput %s] %s\n' "$(date +%T)" "$*"; }
+export PYTHONUNBUFFERED=1
+
+if [ "$DRY_RUN" = 1 ]; then
+  RESULTS=${1:-}
+  WORK=${WORK:-/tmp/mmchest-gpu-dry}
+  PY=${PYTHON:-$REPO/.venv/bin/python}
+  DATA=$WORK/syn
+  mkdir -p "$WORK"
+  if [ ! -f "$DATA/rsna/stage_2_train_labels.csv" ]; then
+    say "dry run: writing tiny synthetic SIIM and RSNA sets to $DATA"
+    "$PY" "$REPO/tools/make_synthetic_data.py" --out "$DATA" --layouts siim rsna --num 16 \
+      --size 64 > "$WORK/synthetic.log" 2>&1 || { tail -n 20 "$WORK/synthetic.log"; exit 1; }
+  fi
+  say "dry run on the CPU: checks the script, measures nothing"
+  ( cd "$REPO" && "$PY" benchmarks/gpu_throughput.py --dry-run --work "$WORK/bench" \
+      --data "$DATA" --models ${MODELS:-siim rsna} --batches-siim 2 --batches-rsna 2 \
+      --workers 1 --iters 2 --warmup 0 --log-interval 1 --model-only-iters 1 )
+  if [ -n "$RESULTS" ]; then mkdir -p "$RESULTS" && cp "$WORK/bench/summary.md" "$RESULTS/"; fi
+  say done
+  exit 0
+fi
+
+[ $# -ge 1 ] || { echo "usage: $0 WHEEL_DIR [RESULT_DIR]  (or: $0 --dry-run)" >&2; exit 2; }
 WHEELS=$(cd "$1" && pwd)
 RESULTS=${2:-}
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${WORK:-/tmp/mmchest-gpu}
 SITE=${SITE:-$WORK/site}
 ARCH=${ARCH:-9.0}
 ITERS=${ITERS:-300}
 WARMUP=${WARMUP:-50}
-BATCHES=${BATCHES:-8 16}
+BATCHES_SIIM=${BATCHES_SIIM:-8 32}
+BATCHES_RSNA=${BATCHES_RSNA:-8}
 NUM=${NUM:-400}
 SIZE=${SIZE:-512}
-NUM_WORKERS=${NUM_WORKERS:-8}
+NUM_WORKERS=${NUM_WORKERS:-12}
 PY=${PYTHON:-python3}
 DATA=$WORK/syn
 mkdir -p "$WORK"
-say() { printf '[gpu_siim %s] %s\n' "$(date +%T)" "$*"; }
 
 # A private copy of the code: the checkout may be rewritten while this runs.
 rm -rf "$WORK/repo" && mkdir -p "$WORK/repo"
-cp -a "$REPO/mmchest" "$REPO/configs" "$REPO/tools" "$WORK/repo/"
+cp -a "$REPO/mmchest" "$REPO/configs" "$REPO/tools" "$REPO/benchmarks" "$WORK/repo/"
 export PYTHONPATH=$SITE:$WORK/repo
-export PYTHONUNBUFFERED=1
 
 # 1. wheels ----------------------------------------------------------------------------
 if [ ! -f "$SITE/.wheels-done" ]; then
@@ -59,15 +94,15 @@ fi
 # built yet: register an empty 'mmchest' package so that only the framework-free
 # mmchest.synthetic (numpy/cv2/pydicom/simplejpeg) is imported.
 GEN_PID=
-if [ ! -f "$DATA/siim/train-rle.csv" ]; then
-  say "writing the synthetic SIIM set ($NUM train images, ${SIZE}px) to $DATA"
+if [ ! -f "$DATA/rsna/stage_2_train_labels.csv" ]; then
+  say "writing the synthetic SIIM and RSNA sets ($NUM train images each, ${SIZE}px) to $DATA"
   "$PY" - "$WORK/repo" "$DATA" "$NUM" "$SIZE" > "$WORK/synthetic.log" 2>&1 <<'EOF' &
 import runpy, sys, types
 repo, out, num, size = sys.argv[1:]
 pkg = types.ModuleType('mmchest')
 pkg.__path__ = [f'{repo}/mmchest']
 sys.modules['mmchest'] = pkg
-sys.argv = ['make_synthetic_data.py', '--out', out, '--layouts', 'siim', '--num', num,
+sys.argv = ['make_synthetic_data.py', '--out', out, '--layouts', 'siim', 'rsna', '--num', num,
             '--size', size]
 runpy.run_path(f'{repo}/tools/make_synthetic_data.py', run_name='__main__')
 EOF
@@ -124,59 +159,18 @@ print(f'CUDA ops OK: nms kept {keep_gpu.numel()} of 2000 boxes on cuda (same as 
       'roi_align on cuda equals CPU')
 EOF
 
-# 4. training throughput ----------------------------------------------------------------
-TRAIN=$SITE/mmseg/.mim/tools/train.py
-[ -f "$TRAIN" ] || { echo "no $TRAIN (mmsegmentation wheel without .mim/tools?)" >&2; exit 1; }
-SUMMARY=$WORK/summary.md
-: > "$SUMMARY"
-for B in $BATCHES; do
-  WD=$WORK/wd_b$B
-  rm -rf "$WD"
-  say "training configs/unet_siim.py, batch $B, $ITERS iterations"
-  start=$(date +%s)
-  ( cd "$WORK/repo" && "$PY" "$TRAIN" configs/unet_siim.py --work-dir "$WD" --cfg-options \
-      train_dataloader.dataset.data_root="$DATA/siim" \
-      val_dataloader.dataset.data_root="$DATA/siim" \
-      test_dataloader.dataset.data_root="$DATA/siim" \
-      model.backbone.init_cfg=None \
-      train_cfg.max_iters="$ITERS" train_cfg.val_interval="$ITERS" \
-      default_hooks.logger.interval=10 \
-      train_dataloader.batch_size="$B" train_dataloader.num_workers="$NUM_WORKERS" ) > "$WORK/train_b$B.log" 2>&1 \
-    || { tail -n 60 "$WORK/train_b$B.log"; exit 1; }
-  wall=$(( $(date +%s) - start ))
-  grep -E "Iter\(train\) \[ *($ITERS)/|Iter\(val\) \[[0-9]+/[0-9]+\] +siim" "$WORK/train_b$B.log" || true
-  "$PY" - "$WD" "$B" "$WARMUP" "$wall" >> "$SUMMARY" <<'EOF'
-import glob, json, statistics, sys
-wd, batch, warmup, wall = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-rows = [json.loads(line) for line in open(sorted(glob.glob(f'{wd}/*/vis_data/scalars.json'))[-1])]
-train = [r for r in rows if 'loss' in r and r['iter'] > warmup]
-val = [r for r in rows if 'siim/dice' in r]
-t = sum(r['time'] for r in train) / len(train)
-d = sum(r['data_time'] for r in train) / len(train)
-# A finite sampler under IterBasedTrainLoop: at each epoch end mmengine sleeps 2 s and restarts
-# the dataloader; those logging windows show a data_time far above the median.
-median_d = statistics.median(r['data_time'] for r in train)
-steady = [r for r in train if r['data_time'] < 5 * median_d + 0.005]
-ts = sum(r['time'] for r in steady) / len(steady)
-ds = sum(r['data_time'] for r in steady) / len(steady)
-mem = max(r.get('memory', 0) for r in train)
-dice = f"{val[-1]['siim/dice']:.3f}" if val else 'n/a'
-last = max(r['iter'] for r in train)
-print(f'| {batch} | {warmup + 1}-{last} | {t:.4f} | {1 / t:.2f} | {batch / t:.1f} | {d:.4f} | '
-      f'{len(train) - len(steady)} | {ts:.4f} | {batch / ts:.1f} | {ds:.4f} | {mem} | {wall} | '
-      f'{dice} |')
-EOF
-done
-{
-  echo '| batch | iters timed | s/iter | iters/s | images/s | data_time s | windows with epoch restart | s/iter without them | images/s without them | data_time s without them | memory MB | run wall s | val siim/dice |'
-  echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|'
-  cat "$SUMMARY"
-} > "$SUMMARY.tmp" && mv "$SUMMARY.tmp" "$SUMMARY"
-cat "$SUMMARY"
+# 4. end to end and model only, fp32 and mixed precision ---------------------------------
+[ -f "$SITE/mmseg/.mim/tools/train.py" ] && [ -f "$SITE/mmdet/.mim/tools/train.py" ] || {
+  echo "no mmseg/mmdet .mim/tools/train.py under $SITE" >&2; exit 1; }
+nvidia-smi > "$WORK/nvidia-smi.txt" 2>&1 || true
+( cd "$WORK/repo" && "$PY" benchmarks/gpu_throughput.py --work "$WORK/bench" --data "$DATA" \
+    --models ${MODELS:-siim rsna} --batches-siim $BATCHES_SIIM --batches-rsna $BATCHES_RSNA \
+    --workers "$NUM_WORKERS" --iters "$ITERS" --warmup "$WARMUP" \
+    --model-only-iters "${MODEL_ONLY_ITERS:-50}" )
 if [ -n "$RESULTS" ]; then
   mkdir -p "$RESULTS"
-  cp "$SUMMARY" "$RESULTS/"
-  for B in $BATCHES; do cp "$WORK/train_b$B.log" "$RESULTS/"; done
+  cp "$WORK/bench/summary.md" "$WORK/bench/results.json" "$WORK/nvidia-smi.txt" "$RESULTS/"
+  cp "$WORK"/bench/*.log "$RESULTS/" 2>/dev/null || true
   tail -n 40 "$WORK/mmcv-build.log" > "$RESULTS/mmcv-build-tail.log" 2>/dev/null || true
 fi
 say done
