@@ -62,12 +62,14 @@ class LoadRLEMask(BaseTransform):
             height, width = results['ori_shape'][:2]
             relative = self.relative if self.relative is not None else results.get(
                 'rle_relative', True)
-            mask = np.zeros((height, width), dtype=np.uint8)
+            mask = None
             rows = results.get('rle_rows') or [None] * len(results.get('rle', []))
             for rle, row in zip(results.get('rle', []), rows):
-                np.maximum(mask, rle_decode(rle, (height, width), relative,
-                                            image_id=results.get('image_id'), row=row),
-                           out=mask)
+                part = rle_decode(rle, (height, width), relative,
+                                  image_id=results.get('image_id'), row=row)
+                mask = part if mask is None else np.maximum(mask, part, out=mask)
+            if mask is None:
+                mask = np.zeros((height, width), dtype=np.uint8)
         results['gt_seg_map'] = mask
         seg_fields = results.setdefault('seg_fields', [])
         if 'gt_seg_map' not in seg_fields:

@@ -1,10 +1,11 @@
 """Cheap training augmentation for grey radiographs (issue 14): one warp, one lookup table.
 
 ``RandomAffineCrop`` draws what mmcv/mmseg's ``RandomResize`` -> ``RandomCrop`` ->
-``RandomRotate`` -> ``RandomFlip`` draw, with the same distributions, and applies their
-composition to the image and to every mask in ``seg_fields`` as one ``cv2.warpAffine`` from
-the full-size image straight to the crop (four resamplings/copies become one, and the
-full-size image is never resized). ``GrayscalePhotoMetricDistortion`` is mmseg's
+``RandomRotate`` -> ``RandomFlip`` draw, with the same distributions, and applies them to the
+image and to every mask in ``seg_fields`` in one resampling: a rotated crop is one
+``cv2.warpAffine`` of their composition from the full-size image straight to the crop (two
+resamplings and two copies become one); an unrotated one is one resize, a crop view and a
+flip, exactly the separate steps' pixels. ``GrayscalePhotoMetricDistortion`` is mmseg's
 ``PhotoMetricDistortion`` on a grey image: its saturation and hue steps are exact no-ops
 there (an HSV round trip of a grey pixel gives it back), so only brightness and contrast are
 left, applied as one 256-entry lookup table with the same rounding and clipping.
@@ -26,6 +27,8 @@ from mmseg.registry import TRANSFORMS
 __all__ = ['RandomAffineCrop', 'GrayscalePhotoMetricDistortion', 'affine_crop_matrix',
            'brightness_contrast_lut']
 
+_LEVELS = np.arange(256, dtype=np.uint8)
+_LEVELS.flags.writeable = False
 _INTERP = {'nearest': cv2.INTER_NEAREST, 'bilinear': cv2.INTER_LINEAR,
            'bicubic': cv2.INTER_CUBIC, 'area': cv2.INTER_AREA}
 
@@ -86,7 +89,7 @@ def brightness_contrast_lut(beta: Optional[float] = None,
     Returns:
         np.ndarray: uint8 (256,) table.
     """
-    lut = np.arange(256, dtype=np.uint8)
+    lut = _LEVELS
     if beta is not None:
         lut = np.clip(lut.astype(np.float32) * 1 + beta, 0, 255).astype(np.uint8)
     if alpha is not None:
@@ -113,9 +116,11 @@ class RandomAffineCrop(BaseTransform):
     offset (mmseg's ``RandomCrop`` with ``cat_max_ratio=1``); with probability
     ``rotate_prob`` a rotation by ``U(-degree, degree)`` degrees about the crop's centre,
     filling the corners with ``pad_val``/``seg_pad_val`` (mmseg's ``RandomRotate``); with
-    probability ``flip_prob`` a flip in ``direction``. The image is then sampled once from
-    the full-size image (``interpolation``) and each mask in ``seg_fields`` with the same
-    matrix (nearest), so image and masks stay aligned. Works on HxW and HxWxC images.
+    probability ``flip_prob`` a flip in ``direction``. A rotated crop is sampled once from
+    the full-size image (``interpolation``), and each mask in ``seg_fields`` with the same
+    matrix (nearest), so image and masks stay aligned; without rotation one resize and a
+    crop (and flip) give exactly the pixels of the separate transforms, at the cost of one
+    warp. Works on HxW and HxWxC images.
 
     Required Keys:
 
@@ -202,10 +207,18 @@ class RandomAffineCrop(BaseTransform):
                     angle=float(angle) if rotate else 0.0,
                     flip=self.direction if flip else None)
 
-    def _warp(self, img: np.ndarray, p: dict, matrix: np.ndarray, interpolation: int,
-              fill) -> np.ndarray:
-        (ch, cw), angle = p['crop'], p['angle']
-        if angle:
+    def _warp(self, img: np.ndarray, p: dict, matrix: Optional[np.ndarray],
+              interpolation: int, fill) -> np.ndarray:
+        (ch, cw), angle, flip = p['crop'], p['angle'], p['flip']
+        if not angle:
+            # no rotation: the steps themselves are as cheap as one warp (cv2.resize is
+            # faster per pixel than warpAffine) and give mmcv/mmseg's pixels exactly
+            (nh, nw), (oy, ox) = p['resized'], p['offset']
+            out = cv2.resize(img, (nw, nh), interpolation=interpolation)[oy:oy + ch,
+                                                                          ox:ox + cw]
+            if flip:  # (unflipped, the crop stays a view: packing copies it anyway)
+                out = cv2.flip(out, 1 if flip == 'horizontal' else 0)
+        else:
             # rotated corners show `fill`, as when the crop itself is rotated: sample only
             # the source pixels under the crop window
             h, w = img.shape[:2]
@@ -213,13 +226,10 @@ class RandomAffineCrop(BaseTransform):
             y0, x0 = math.floor(oy * h / nh), math.floor(ox * w / nw)
             y1 = min(h, math.ceil((oy + ch) * h / nh))
             x1 = min(w, math.ceil((ox + cw) * w / nw))
-            img = img[y0:y1, x0:x1]
             matrix = np.array([[1.0, 0, -x0], [0, 1.0, -y0], [0, 0, 1]]) @ matrix
-            border = dict(borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
-        else:  # every sample lies inside the image: edge pixels as cv2.resize treats them
-            border = dict(borderMode=cv2.BORDER_REPLICATE)
-        out = cv2.warpAffine(img, matrix[:2], (cw, ch),
-                             flags=interpolation | cv2.WARP_INVERSE_MAP, **border)
+            out = cv2.warpAffine(img[y0:y1, x0:x1], matrix[:2], (cw, ch),
+                                 flags=interpolation | cv2.WARP_INVERSE_MAP,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
         if img.ndim == 3 and out.ndim == 2:  # cv2 drops a single channel axis
             out = out[..., None]
         return out
@@ -228,8 +238,8 @@ class RandomAffineCrop(BaseTransform):
         img = results['img']
         h, w = img.shape[:2]
         p = self._sample(h, w)
-        matrix = affine_crop_matrix((h, w), p['resized'], p['offset'], p['crop'],
-                                    p['angle'], p['flip'])
+        matrix = (affine_crop_matrix((h, w), p['resized'], p['offset'], p['crop'],
+                                     p['angle'], p['flip']) if p['angle'] else None)
         results['img'] = self._warp(img, p, matrix, _INTERP[self.interpolation], self.pad_val)
         for key in results.get('seg_fields', []):
             mask = results.get(key)
