@@ -46,7 +46,7 @@ from mmchest.io.display import (apply_lut, apply_window, lut_domain, percentile_
 __all__ = [
     'DicomReadError', 'DicomTooLargeError', 'read_dicom', 'read_dicom_header', 'read_dicom_meta', 'decode_dicom', 'has_dicom_prefix',
     'check_options', 'normalize', 'parse_age', 'is_color', 'pixel_count', 'check_pixel_budget',
-    'check_dicom_budget',
+    'check_dicom_budget', 'raw_text', 'int_tag', 'missing_decoder',
     'NORM_MODES', 'META_KEYS', 'MAX_AGE_YEARS', 'DEFAULT_MAX_PIXELS'
 ]
 
@@ -463,7 +463,7 @@ def _ensure_transfer_syntax(ds: Dataset) -> None:
             ds.file_meta.TransferSyntaxUID = tsyntax
 
 
-def _raw_text(ds: Dataset, keyword: str) -> str | None:
+def raw_text(ds: Dataset, keyword: str) -> str | None:
     """A string element's value from its raw bytes, without pydicom value conversion."""
     try:
         elem = ds.get_item(tag_for_keyword(keyword))
@@ -482,7 +482,7 @@ def _raw_text(ds: Dataset, keyword: str) -> str | None:
     return text or None
 
 
-def _int_tag(ds: Dataset, keyword: str) -> int | None:
+def int_tag(ds: Dataset, keyword: str) -> int | None:
     """An integer element (VR US, or IS for NumberOfFrames); None if absent or invalid.
 
     Unconverted elements are decoded from their raw bytes: going through pydicom's
@@ -514,11 +514,11 @@ _INT_KEYWORDS = ('Rows', 'Columns', 'SamplesPerPixel', 'BitsAllocated', 'BitsSto
 
 def _int_tags(ds: Dataset) -> dict[str, int | None]:
     """The integer Image Pixel tags, each read once."""
-    return {keyword: _int_tag(ds, keyword) for keyword in _INT_KEYWORDS}
+    return {keyword: int_tag(ds, keyword) for keyword in _INT_KEYWORDS}
 
 
 def _float_tag(ds: Dataset, keyword: str, default: float) -> float:
-    text = _raw_text(ds, keyword)
+    text = raw_text(ds, keyword)
     if text is None:
         return default
     try:
@@ -529,7 +529,7 @@ def _float_tag(ds: Dataset, keyword: str, default: float) -> float:
 
 
 def _spacing(ds: Dataset) -> tuple[float, float] | None:
-    text = _raw_text(ds, 'PixelSpacing')
+    text = raw_text(ds, 'PixelSpacing')
     if text is None:
         return None
     try:
@@ -546,7 +546,7 @@ def _scrub(message: str, ds: Dataset | None) -> str:
     if ds is None:
         return message
     for keyword in ('PatientName', 'PatientID'):
-        value = _raw_text(ds, keyword)
+        value = raw_text(ds, keyword)
         if value:
             for part in {value, *value.split('^')}:
                 part = part.strip()
@@ -558,14 +558,14 @@ def _scrub(message: str, ds: Dataset | None) -> str:
 def _meta(ds: Dataset, ints: dict[str, int | None]) -> dict[str, Any]:
     tsyntax = ds.file_meta.get('TransferSyntaxUID') if ds.file_meta is not None else None
     return {
-        'ViewPosition': _raw_text(ds, 'ViewPosition'),
-        'PatientSex': _raw_text(ds, 'PatientSex'),
-        'PatientAge': parse_age(_raw_text(ds, 'PatientAge')),
+        'ViewPosition': raw_text(ds, 'ViewPosition'),
+        'PatientSex': raw_text(ds, 'PatientSex'),
+        'PatientAge': parse_age(raw_text(ds, 'PatientAge')),
         'PixelSpacing': _spacing(ds),
         'Rows': ints['Rows'],
         'Columns': ints['Columns'],
-        'Modality': _raw_text(ds, 'Modality'),
-        'PhotometricInterpretation': _raw_text(ds, 'PhotometricInterpretation'),
+        'Modality': raw_text(ds, 'Modality'),
+        'PhotometricInterpretation': raw_text(ds, 'PhotometricInterpretation'),
         'BitsStored': ints['BitsStored'],
         'SamplesPerPixel': ints['SamplesPerPixel'],
         'TransferSyntaxUID': str(tsyntax) if tsyntax else None,
@@ -845,7 +845,7 @@ def decode_dicom(data: bytes,
         raise DicomReadError(name, 'out of memory while decoding the pixel data') from None
     except Exception as exc:  # noqa: BLE001 - every decoder failure becomes DicomReadError
         tsyntax = ds.file_meta.get('TransferSyntaxUID', 'unknown')
-        missing = _missing_decoder(tsyntax)
+        missing = missing_decoder(tsyntax)
         if missing:
             raise DicomReadError(name, f'cannot decode pixel data: {missing}') from None
         raise DicomReadError(
@@ -853,7 +853,7 @@ def decode_dicom(data: bytes,
             f'{type(exc).__name__}: {_scrub(str(exc), ds)})') from None
 
 
-def _missing_decoder(tsyntax: Any) -> str | None:
+def missing_decoder(tsyntax: Any) -> str | None:
     """Why pydicom has no decoder for ``tsyntax`` here, or None if it has one."""
     try:
         uid = UID(str(tsyntax))
@@ -1118,7 +1118,7 @@ def _voi_display(ds: Dataset, values: np.ndarray, fallback) -> np.ndarray:
             pass
     window = _tag_window(ds)
     if window is not None:
-        function = _raw_text(ds, 'VOILUTFunction') or 'LINEAR'
+        function = raw_text(ds, 'VOILUTFunction') or 'LINEAR'
         try:
             return apply_window(values, window[0], window[1], function)
         except ValueError:  # e.g. a LINEAR width below 1

@@ -35,11 +35,11 @@ from typing import Callable, Dict, Iterable, NamedTuple, Optional, Sequence
 
 import pydicom
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import get_decoder
-from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, JPEGBaseline8Bit
+from pydicom.uid import DeflatedExplicitVRLittleEndian, JPEGBaseline8Bit
 
 from mmchest.io.dicom import (DEFAULT_MAX_PIXELS, DicomReadError, check_dicom_budget,
-                              check_pixel_budget, has_dicom_prefix)
+                              check_pixel_budget, has_dicom_prefix, int_tag, missing_decoder,
+                              raw_text)
 
 __all__ = ['ImageCheck', 'inspect_image', 'check_image', 'scan_images', 'default_cache_dir',
            'DICOM_SUFFIXES']
@@ -94,61 +94,6 @@ def _is_dicom_name(path: str, head: bytes) -> bool:
     return path.lower().endswith(DICOM_SUFFIXES) or has_dicom_prefix(head)
 
 
-def _raw_text(ds: pydicom.Dataset, keyword: str) -> Optional[str]:
-    """A short string element from its raw bytes (no pydicom validation or logging)."""
-    try:
-        elem = ds.get_item(keyword)
-        value = None if elem is None else elem.value
-    except Exception:  # noqa: BLE001
-        return None
-    if value is None:
-        return None
-    text = (bytes(value).decode('ascii', 'replace') if isinstance(value, (bytes, bytearray))
-            else str(value))
-    return text.strip(' \x00') or None
-
-
-def _int(ds: pydicom.Dataset, keyword: str) -> Optional[int]:
-    """An integer element (US, or IS for NumberOfFrames); None if absent or invalid."""
-    try:
-        elem = ds.get_item(keyword)
-        value = None if elem is None else elem.value
-        if value is None:
-            return None
-        if isinstance(value, (bytes, bytearray)):
-            if keyword == 'NumberOfFrames':
-                text = bytes(value).decode('ascii').strip(' \x00')
-                return int(text) if text else None
-            if len(value) != 2:
-                return None
-            little = ds.original_encoding[1] is not False
-            return int.from_bytes(value, 'little' if little else 'big')
-        return int(value) if str(value).strip() else None
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def _decoder_problem(tsyntax: str) -> Optional[str]:
-    """Why pixels of ``tsyntax`` cannot be decoded here, or None."""
-    if tsyntax == JPEGBaseline8Bit:
-        return None  # libjpeg-turbo (simplejpeg) fast path, always installed
-    try:
-        uid = UID(tsyntax)
-    except Exception:  # noqa: BLE001
-        return f'unknown transfer syntax {tsyntax!r}'
-    label = f'{uid.name} ({uid})' if uid.name != str(uid) else str(uid)
-    if not uid.is_transfer_syntax:
-        return f'{label} is not a known transfer syntax'
-    try:
-        decoder = get_decoder(uid)
-    except NotImplementedError:
-        return f'no decoder exists for transfer syntax {label} (pydicom has none)'
-    if decoder.is_available:
-        return None
-    needs = '; '.join(decoder.missing_dependencies) or 'an extra package'
-    return f'no installed decoder for transfer syntax {label}: install one of: {needs}'
-
-
 class _File:
     """Random access to a file through a cached head, reading elsewhere on demand."""
 
@@ -189,7 +134,7 @@ def _pixel_problem(ds: pydicom.Dataset, f: _File, offset: int, rows: int, cols: 
         return f'file truncated in the pixel data element header ({f.size:,} bytes)'
     length = int.from_bytes(raw, 'little' if little is not False else 'big')
     if length != 0xFFFFFFFF:  # native pixel data
-        bits = _int(ds, 'BitsAllocated') or 8
+        bits = int_tag(ds, 'BitsAllocated') or 8
         expected = (rows * cols * frames * samples * bits + 7) // 8
         if length < expected:
             return (f'pixel data holds {length:,} bytes but Rows x Columns x frames x samples '
@@ -252,9 +197,9 @@ def _inspect_dicom(path: str, f, head: bytes, size: int) -> _Record:
         except DicomReadError as exc:
             return bad(exc.reason)
         return bad('cannot parse the DICOM header')
-    rows, cols = _int(ds, 'Rows'), _int(ds, 'Columns')
-    frames, samples = _int(ds, 'NumberOfFrames') or 1, _int(ds, 'SamplesPerPixel') or 1
-    view = _raw_text(ds, 'ViewPosition')
+    rows, cols = int_tag(ds, 'Rows'), int_tag(ds, 'Columns')
+    frames, samples = int_tag(ds, 'NumberOfFrames') or 1, int_tag(ds, 'SamplesPerPixel') or 1
+    view = raw_text(ds, 'ViewPosition')
     record = _Record(None, rows, cols, frames, samples, view, True)
     if not complete:
         if not any(tag.group in (0x0008, 0x0010, 0x0018, 0x0020, 0x0028) for tag in ds.keys()):
@@ -268,7 +213,7 @@ def _inspect_dicom(path: str, f, head: bytes, size: int) -> _Record:
         return record._replace(reason='DICOM header has no Rows/Columns')
     if samples not in (1, 3):
         return record._replace(reason=f'unsupported SamplesPerPixel {samples}')
-    photometric = _raw_text(ds, 'PhotometricInterpretation') or ''
+    photometric = raw_text(ds, 'PhotometricInterpretation') or ''
     if samples == 1 and photometric not in _PHOTOMETRICS_1:
         return record._replace(reason=f'unsupported PhotometricInterpretation {photometric!r}')
     tsyntax = ds.file_meta.get('TransferSyntaxUID') if ds.file_meta is not None else None
@@ -276,7 +221,7 @@ def _inspect_dicom(path: str, f, head: bytes, size: int) -> _Record:
         implicit, little = ds.original_encoding
         tsyntax = ('1.2.840.10008.1.2' if implicit else
                    '1.2.840.10008.1.2.1' if little else '1.2.840.10008.1.2.2')
-    problem = _decoder_problem(str(tsyntax))
+    problem = None if tsyntax == JPEGBaseline8Bit else missing_decoder(tsyntax)
     if problem is None:
         problem = _pixel_problem(ds, _File(f, buf, size), offset, rows, cols, frames, samples)
     return record._replace(reason=problem)
