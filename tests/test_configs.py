@@ -63,3 +63,13 @@ def test_config_has_a_flip_tta_that_builds(path):
     tta_model = registry.build(ConfigDict(cfg.tta_model.to_dict(),
                                           module=_no_pretrained(cfg.model.to_dict())))
     assert type(tta_model).__name__ == cfg.tta_model.type
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
+def test_uint8_labels_meet_a_preprocessor_that_casts_them(path):
+    """PackSegInputsUint8 leaves labels uint8: the model's data preprocessor must cast them
+    (mmseg's losses index with the labels)."""
+    cfg = Config.fromfile(str(path))
+    packs = [t.type for t in cfg.train_dataloader.dataset.pipeline if 'Pack' in t.type]
+    if 'PackSegInputsUint8' in packs:
+        assert cfg.model.data_preprocessor.type == 'Uint8LabelSegDataPreProcessor'

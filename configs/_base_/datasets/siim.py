@@ -27,7 +27,9 @@ train_pipeline = [
          seg_pad_val=0),
     dict(type='GrayscalePhotoMetricDistortion', brightness_delta=32,
          contrast_range=(0.5, 1.5)),
-    dict(type='PackSegInputs'),
+    # labels stay uint8 (an eighth of the bytes to the device); the U-Nets' data
+    # preprocessor (Uint8LabelSegDataPreProcessor) casts them to int64 there
+    dict(type='PackSegInputsUint8'),
 ]
 test_pipeline = [
     dict(type='LoadDicomImageFromFile'),

@@ -1,8 +1,10 @@
 # U-Net decoder on a ResNet-34 encoder, one-channel sigmoid head (binary segmentation),
 # BCE + soft Dice, SIIM triplet thresholding at test time.
 norm_cfg = dict(type='SyncBN', requires_grad=True)  # reverted to BN when not distributed
+# mmseg's SegDataPreProcessor, plus: uint8 labels (PackSegInputsUint8 in the SIIM train
+# pipeline) become int64 on the device, after padding
 data_preprocessor = dict(
-    type='SegDataPreProcessor',
+    type='Uint8LabelSegDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
