@@ -29,6 +29,8 @@ __all__ = ['RandomAffineCrop', 'GrayscalePhotoMetricDistortion', 'affine_crop_ma
 
 _LEVELS = np.arange(256, dtype=np.uint8)
 _LEVELS.flags.writeable = False
+_LEVELS_F32 = _LEVELS.astype(np.float32)
+_LEVELS_F32.flags.writeable = False
 _INTERP = {'nearest': cv2.INTER_NEAREST, 'bilinear': cv2.INTER_LINEAR,
            'bicubic': cv2.INTER_CUBIC, 'area': cv2.INTER_AREA}
 
@@ -91,9 +93,9 @@ def brightness_contrast_lut(beta: Optional[float] = None,
     """
     lut = _LEVELS
     if beta is not None:
-        lut = np.clip(lut.astype(np.float32) * 1 + beta, 0, 255).astype(np.uint8)
+        lut = np.clip(_LEVELS_F32 + np.float32(beta), 0, 255).astype(np.uint8)
     if alpha is not None:
-        lut = np.clip(lut.astype(np.float32) * alpha + 0, 0, 255).astype(np.uint8)
+        lut = np.clip(lut.astype(np.float32) * np.float32(alpha), 0, 255).astype(np.uint8)
     return lut
 
 
