@@ -1,4 +1,4 @@
-"""Cheap training augmentation for grey radiographs (issue 14): one warp, one lookup table.
+"""Cheap training augmentation for grey radiographs (issue 14): one resampling, one lookup table.
 
 ``RandomAffineCrop`` draws what mmcv/mmseg's ``RandomResize`` -> ``RandomCrop`` ->
 ``RandomRotate`` -> ``RandomFlip`` draw, with the same distributions, and applies them to the
@@ -109,7 +109,7 @@ def _pair(value, name: str) -> Tuple[int, int]:
 
 @TRANSFORMS.register_module()
 class RandomAffineCrop(BaseTransform):
-    """``RandomResize`` + ``RandomCrop`` + ``RandomRotate`` + ``RandomFlip`` as one warp.
+    """``RandomResize`` + ``RandomCrop`` + ``RandomRotate`` + ``RandomFlip``, one resampling.
 
     Draws, in this order and with the same distributions as the mmcv/mmseg transforms with
     the same arguments: a resize ratio ``r ~ U(ratio_range)`` and the keep-ratio size that
