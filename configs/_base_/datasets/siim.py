@@ -52,6 +52,14 @@ tta_pipeline = [
     ]),
 ]
 
+# The labelled download, cut into train/val/test by the seeded split (one definition).
+_siim_labelled = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='train-rle.csv',
+    data_prefix=dict(img_path='dicom-images-train'),
+    split_ratios=split_ratios,
+    split_seed=split_seed)
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,
@@ -60,43 +68,19 @@ train_dataloader = dict(
     # sampler's virtual epochs follow each other without end, so the iteration-based loop
     # never restarts the dataloader (an epoch-based loop needs PositiveRatioSampler)
     sampler=dict(type='InfinitePositiveRatioSampler', positive_ratio=0.8),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='train-rle.csv',
-        data_prefix=dict(img_path='dicom-images-train'),
-        split='train',
-        split_ratios=split_ratios,
-        split_seed=split_seed,
-        pipeline=train_pipeline))
+    dataset=dict(split='train', pipeline=train_pipeline, **_siim_labelled))
 val_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='train-rle.csv',
-        data_prefix=dict(img_path='dicom-images-train'),
-        split='val',
-        split_ratios=split_ratios,
-        split_seed=split_seed,
-        pipeline=test_pipeline))
+    dataset=dict(split='val', pipeline=test_pipeline, **_siim_labelled))
 test_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='train-rle.csv',
-        data_prefix=dict(img_path='dicom-images-train'),
-        split='test',
-        split_ratios=split_ratios,
-        split_seed=split_seed,
-        pipeline=test_pipeline))
+    dataset=dict(split='test', pipeline=test_pipeline, **_siim_labelled))
 
 # siim/dice is the competition score (mean per-image Dice, empty-vs-empty = 1);
 # mmseg's dataset-wide IoU/Dice stay beside it.
