@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .image_level import binary_stats
+from .threshold_analysis import binary_stats, highest_threshold_meeting
 from .rsna_map import (RSNA_IOU_THRESHOLDS, ImageResult, box_iou, count_greedy_matches,
                        rsna_map)
 
@@ -129,5 +129,4 @@ def highest_threshold_reaching(sweep: Sequence[Dict[str, float]], target: float,
     Returns:
         dict | None: That row, or None when no threshold reaches ``target``.
     """
-    ok = [row for row in sweep if not np.isnan(row[key]) and row[key] >= target]
-    return max(ok, key=lambda row: row['score_thr']) if ok else None
+    return highest_threshold_meeting(sweep, target, key=key, threshold_key='score_thr')
