@@ -15,71 +15,12 @@ from mmchest.data_root import require_paths
 from mmchest.engine.bad_files import BadFilesMixin
 from mmchest.io.image_check import ImageCheck
 from mmchest.io.rle import RLEError, is_empty_rle, rle_extent
+from mmchest.io.siim_labels import read_siim_csv
 from mmchest.splits import grouped_stratified_split
 
 README = 'datasets/siim/README.md'
 LAYOUTS = ('dicom', 'png')
 MISSING_POLICIES = ('error', 'skip')
-
-
-def read_siim_csv(path: str) -> Dict[str, List[tuple]]:
-    """Group the rows of ``train-rle.csv`` / ``stage_2_train.csv`` by ImageId.
-
-    Columns are found by their header names, so both headers are accepted (``ImageId,
-    EncodedPixels`` with or without the stage-1 leading space) and extra columns, before or
-    after, are ignored. A row with more values than the header has columns (other than
-    trailing empty ones) is refused naming the line and the columns. Every row of an image
-    is kept (they are merged into one mask at load time); empty rows (``-1``) are kept as
-    markers of a labelled, empty image.
-
-    Args:
-        path (str): CSV file.
-
-    Returns:
-        dict[str, list[tuple[int, str]]]: ImageId to ``(csv_row, rle)`` pairs; ``csv_row``
-        is the 1-based line number in the file (the header is line 1).
-    """
-    import csv
-    grouped: Dict[str, List[tuple]] = {}
-    with open(path, newline='', encoding='utf-8-sig') as f:
-        reader = csv.reader(f, skipinitialspace=True)
-        header = next(reader, None)
-        columns = [c.strip() for c in header or []]
-        if 'ImageId' not in columns or 'EncodedPixels' not in columns:
-            raise ValueError(f'{path}: expected columns ImageId and EncodedPixels (any order, '
-                             f'other columns are ignored), got {columns}')
-        id_col, rle_col = columns.index('ImageId'), columns.index('EncodedPixels')
-        for values in reader:
-            row = reader.line_num
-            if not any(v.strip() for v in values):
-                continue  # blank line
-            if len(values) > len(columns) and any(v.strip() for v in values[len(columns):]):
-                raise ValueError(
-                    f'{path}, line {row}: {len(values)} values but the header has '
-                    f'{len(columns)} columns {columns}; a value with a comma must be quoted')
-            if len(values) <= max(id_col, rle_col):
-                raise ValueError(f'{path}, line {row}: {len(values)} value(s), expected the '
-                                 f'columns {columns}')
-            image_id, rle = values[id_col].strip(), values[rle_col].strip()
-            if not image_id:
-                raise ValueError(f'{path}, line {row}: empty ImageId')
-            _check_rle_syntax(rle, path, row, image_id)
-            grouped.setdefault(image_id, []).append((row, rle))
-    return grouped
-
-
-def _check_rle_syntax(rle: str, path: str, row: int, image_id: str) -> None:
-    """Cheap syntax check so a broken CSV fails at dataset build, not mid-epoch."""
-    if is_empty_rle(rle):
-        return
-    parts = rle.split()
-    if len(parts) % 2:
-        raise RLEError(f'{path}, line {row} (ImageId {image_id}): odd number of RLE values '
-                       f'({len(parts)})')
-    if not all(p.isdigit() for p in parts):
-        bad = next(p for p in parts if not p.isdigit())
-        raise RLEError(f'{path}, line {row} (ImageId {image_id}): RLE value {bad!r} is not '
-                       'a non-negative integer')
 
 
 @DATASETS.register_module()
