@@ -13,8 +13,7 @@ from mmseg.registry import DATASETS
 
 from mmchest.data_root import DatasetNotFoundError, require_paths
 from mmchest.engine.bad_files import BadFilesMixin
-from mmchest.evaluation.agreement import FUSE_MODES
-from mmchest.io.expert_masks import find_expert_mask
+from mmchest.io.expert_masks import FUSE_MODES, find_expert_mask
 from mmchest.io.multi_expert_layout import (CLASS_DIRS, DEFAULT_SPLIT_RATIOS, SPLITS, VIEWS,
                                             id_sort_key, load_json, parse_dup_list,
                                             parse_indices, resplit, scan_images, split_leaks)

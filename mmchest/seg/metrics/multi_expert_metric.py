@@ -10,9 +10,9 @@ from mmengine.logging import MMLogger
 from mmseg.registry import METRICS
 
 from mmchest.engine.bad_files import skipped_note
-from mmchest.evaluation.agreement import fuse_masks, pairwise_dice
+from mmchest.evaluation.agreement import pairwise_dice
 from mmchest.evaluation.dice import dice_score, iou_score
-from mmchest.seg.transforms_multi_expert import load_expert_masks
+from mmchest.io.expert_masks import fuse_masks, load_expert_masks
 
 __all__ = ['MultiExpertDiceMetric']
 

@@ -1,4 +1,4 @@
-"""Mask-loading transforms for mmseg pipelines."""
+"""``LoadRLEMask``: the SIIM pneumothorax mask from RLE rows or a mask PNG (mmseg pipelines)."""
 from __future__ import annotations
 
 from typing import Optional

@@ -3,8 +3,9 @@
 mmseg's ``PackSegInputs`` turns ``gt_seg_map`` into int64 on the CPU: 2 MB per 512x512
 label map, written in the worker, copied through shared memory to the main process and then
 to the device. ``PackSegInputsUint8`` keeps the uint8 map (256 KB) and
-``Uint8LabelSegDataPreProcessor`` (mmseg's ``SegDataPreProcessor`` otherwise) makes it int64
-on the device, after padding, so the model sees exactly what it saw before.
+:class:`~mmchest.seg.models.data_preprocessor.Uint8LabelSegDataPreProcessor` (mmseg's
+``SegDataPreProcessor`` otherwise) makes it int64 on the device, after padding, so the model
+sees exactly what it saw before.
 """
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ import numpy as np
 import torch
 from mmengine.structures import PixelData
 from mmseg.datasets.transforms import PackSegInputs
-from mmseg.models.data_preprocessor import SegDataPreProcessor
-from mmseg.registry import MODELS, TRANSFORMS
+from mmseg.registry import TRANSFORMS
 
-__all__ = ['PackSegInputsUint8', 'Uint8LabelSegDataPreProcessor']
+__all__ = ['PackSegInputsUint8']
 
 
 @TRANSFORMS.register_module()
@@ -48,23 +48,3 @@ class PackSegInputsUint8(PackSegInputs):
         packed['data_samples'].gt_sem_seg = PixelData(
             data=torch.from_numpy(np.ascontiguousarray(gt)[None]))
         return packed
-
-
-@MODELS.register_module()
-class Uint8LabelSegDataPreProcessor(SegDataPreProcessor):
-    """mmseg's ``SegDataPreProcessor`` that casts ``gt_sem_seg`` to int64 on the device.
-
-    Labels packed as uint8 (``PackSegInputsUint8``) travel to the device at an eighth of the
-    size; they are padded there (``seg_pad_val`` 255 fits uint8) and then cast, so the model
-    receives the int64 labels mmseg's ``PackSegInputs`` would have given. int64 labels pass
-    through unchanged. Arguments as ``SegDataPreProcessor``.
-    """
-
-    def forward(self, data: dict, training: bool = False) -> dict:
-        out = super().forward(data, training)
-        for sample in out.get('data_samples') or []:
-            if 'gt_sem_seg' in sample and sample.gt_sem_seg.data.dtype != torch.int64:
-                labels = sample.gt_sem_seg.data.long()
-                del sample.gt_sem_seg.data
-                sample.gt_sem_seg.data = labels
-        return out

@@ -1,46 +1,19 @@
-"""Load and fuse the experts' masks of one image (multi-expert pneumonia pipelines)."""
+"""Load and fuse the experts' masks of one image (multi-expert pneumonia pipelines).
+
+The reading and fusing are :mod:`mmchest.io.expert_masks`; this transform reads and writes
+the results dict.
+"""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from mmchest.evaluation.agreement import FUSE_MODES, fuse_masks
-from mmchest.io.expert_masks import read_expert_mask
+from mmchest.io.expert_masks import FUSE_MODES, fuse_masks, load_expert_masks
 
-__all__ = ['LoadExpertMasks', 'load_expert_masks']
-
-
-def load_expert_masks(paths: Dict[str, Optional[str]], experts: Sequence[str],
-                      shape: Tuple[int, int], image: str = 'image') -> List[np.ndarray]:
-    """Read the masks of ``experts`` (None path = empty mask) and check their shape.
-
-    Args:
-        paths (dict[str, str | None]): Expert to mask file; None = no pneumonia (empty).
-        experts (Sequence[str]): Experts to read, in order.
-        shape (tuple[int, int]): Expected (H, W), the image's original size.
-        image (str): Image name for error messages. Defaults to 'image'.
-
-    Returns:
-        list[np.ndarray]: uint8 0/1 masks of ``shape``, one per expert.
-
-    Raises:
-        KeyError: An expert absent from ``paths``.
-        ValueError: A mask whose shape differs from the image's.
-    """
-    out = []
-    for expert in experts:
-        if expert not in paths:
-            raise KeyError(f'{image}: no mask path for {expert!r} (have {sorted(paths)})')
-        path = paths[expert]
-        mask = np.zeros(shape, np.uint8) if path is None else read_expert_mask(path)
-        if mask.shape != tuple(shape):
-            raise ValueError(f'{path}: mask shape {mask.shape} != image shape '
-                             f'{tuple(shape)} of {image}')
-        out.append(mask)
-    return out
+__all__ = ['LoadExpertMasks']
 
 
 @TRANSFORMS.register_module()
@@ -53,7 +26,7 @@ class LoadExpertMasks(BaseTransform):
 
     Fusion (from the sample's ``fusion`` unless overridden): 'single' takes the one expert
     in ``mask_experts``; 'majority' / 'union' / 'intersection' give 0/1 via
-    :func:`mmchest.evaluation.agreement.fuse_masks`; 'mean' gives the soft target as an
+    :func:`mmchest.io.expert_masks.fuse_masks`; 'mean' gives the soft target as an
     integer vote count ``k`` in 0..n (the fraction is ``k / n``) because ``PackSegInputs``
     casts targets to int64: train it with ``SoftVoteCrossEntropyLoss(num_votes=n)``, never
     with the plain cross-entropy (which would read k as a class index).

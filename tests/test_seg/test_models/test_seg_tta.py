@@ -17,7 +17,7 @@ import mmchest  # noqa: F401
 from mmchest import synthetic
 from mmchest.postprocessing.triplet_threshold import triplet_threshold
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TRIPLET = dict(top_score_threshold=0.8, min_area=3, bottom_threshold=0.5)
 
 

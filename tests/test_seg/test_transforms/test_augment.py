@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS, TRANSFORMS
 
 import mmchest  # noqa: F401
-from mmchest.seg.transforms_augment import (RandomAffineCrop, affine_crop_matrix,
+from mmchest.seg.transforms.augment import (RandomAffineCrop, affine_crop_matrix,
                                             brightness_contrast_lut)
 
 CHAIN = [
@@ -22,7 +22,7 @@ CHAIN = [
     dict(type='RandomRotate', prob=0.3, degree=10, pad_val=0, seg_pad_val=0),
     dict(type='RandomFlip', prob=0.5),
 ]
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FUSED = dict(type='RandomAffineCrop', scale=(128, 128), ratio_range=(0.9, 1.2),
              crop_size=(128, 128), rotate_prob=0.3, degree=10, flip_prob=0.5)
 

@@ -15,7 +15,7 @@ from mmseg.datasets.transforms import RandomCrop, RandomFlip  # noqa: E402
 from mmchest.io.expert_masks import ExpertMaskError  # noqa: E402
 from mmchest.seg.datasets.multi_expert_pneumonia import (  # noqa: E402
     MissingExpertMaskError, MultiExpertPneumoniaDataset, SplitLeakWarning)
-from mmchest.seg.transforms_multi_expert import LoadExpertMasks  # noqa: E402
+from mmchest.seg.transforms import LoadExpertMasks  # noqa: E402
 
 H, W = 4, 6
 
@@ -259,7 +259,7 @@ def test_mask_follows_image_through_crop_and_flip(root):
 
 def _tool():
     spec = importlib.util.spec_from_file_location(
-        'multi_expert_split', str(__import__('pathlib').Path(__file__).parents[2]
+        'multi_expert_split', str(__import__('pathlib').Path(__file__).parents[3]
                                   / 'tools/multi_expert_split.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

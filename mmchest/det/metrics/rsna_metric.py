@@ -17,9 +17,9 @@ from mmengine.logging import MMLogger, print_log
 from mmdet.evaluation import CocoMetric
 from mmdet.registry import METRICS
 
-from ..engine.bad_files import skipped_note
-from ..evaluation.rsna_map import RSNA_IOU_THRESHOLDS, image_level_detection_stats
-from ..evaluation.rsna_thresholds import image_max_scores, rsna_map_above
+from mmchest.engine.bad_files import skipped_note
+from mmchest.evaluation.rsna_map import RSNA_IOU_THRESHOLDS, image_level_detection_stats
+from mmchest.evaluation.rsna_thresholds import image_max_scores, rsna_map_above
 
 __all__ = ['RSNAMetric']
 

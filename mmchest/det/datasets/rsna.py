@@ -14,11 +14,11 @@ from mmengine.logging import MMLogger, print_log
 from mmdet.datasets import BaseDetDataset
 from mmdet.registry import DATASETS
 
-from ..data_root import require_paths
-from ..engine.bad_files import BadFilesMixin
-from ..io.rsna_labels import (RSNA_CLASSES, RSNA_DETAILED_CLASSES, BoxReport, parse_rsna_labels,
-                              read_rsna_labels, rsna_patient_targets)
-from ..splits import grouped_stratified_split
+from mmchest.data_root import require_paths
+from mmchest.engine.bad_files import BadFilesMixin
+from mmchest.io.rsna_labels import (RSNA_CLASSES, RSNA_DETAILED_CLASSES, BoxReport,
+                                    parse_rsna_labels, read_rsna_labels, rsna_patient_targets)
+from mmchest.splits import grouped_stratified_split
 
 __all__ = ['RSNAPneumoniaDataset', 'DEFAULT_SPLIT_FRACTIONS', 'rsna_split_patients']
 

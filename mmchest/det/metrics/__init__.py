@@ -1,0 +1,4 @@
+"""mmdet metrics."""
+from .rsna_metric import RSNAMetric
+
+__all__ = ['RSNAMetric']
