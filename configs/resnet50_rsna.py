@@ -1,0 +1,42 @@
+# RSNA pneumonia image classification: ResNet-50 (ImageNet-pretrained), binary target
+# ('normal', 'pneumonia'), 512x512, 30 epochs of SGD, class-weighted cross-entropy.
+#   mim train mmpretrain configs/resnet50_rsna.py             # data in datasets/rsna
+#   mim test  mmpretrain configs/resnet50_rsna.py --checkpoint work_dirs/resnet50_rsna/epoch_30.pth
+#   python tools/threshold_analysis.py configs/resnet50_rsna.py CKPT --split val --out DIR
+# Class balance: loss weighting (not resampling): class_weight = N / (K * n_class) from the
+# stage-2 training labels (20672 normal, 6012 pneumonia patients): (0.645, 2.219).
+# Detailed target (3 classes; 8851 Normal, 11821 Not Normal, 6012 Lung Opacity):
+#   --cfg-options train_dataloader.dataset.target=detailed val_dataloader.dataset.target=detailed \
+#     test_dataloader.dataset.target=detailed model.head.num_classes=3 \
+#     data_preprocessor.num_classes=3 "model.head.loss.class_weight=[1.005,0.752,1.479]"
+# Pretrained weights: init_cfg downloads mmpretrain's ImageNet checkpoint into
+# $TORCH_HOME/hub/checkpoints/ on first use. Offline: copy the .pth there, or give a local file:
+#   --cfg-options model.backbone.init_cfg.checkpoint=/path/resnet50_8xb32_in1k_20210831-ea4938fc.pth
+# (or model.backbone.init_cfg=None to train from scratch).
+_base_ = [
+    'mmpretrain::_base_/models/resnet50.py',
+    'mmpretrain::_base_/schedules/imagenet_bs256.py',
+    'mmpretrain::_base_/default_runtime.py',
+    './_base_/datasets/rsna_cls.py',
+]
+custom_imports = dict(imports=['mmchest.cls'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(init_cfg=dict(
+        type='Pretrained', prefix='backbone.',
+        checkpoint='https://download.openmmlab.com/mmclassification/v0/resnet/'
+        'resnet50_8xb32_in1k_20210831-ea4938fc.pth')),
+    head=dict(num_classes=2, topk=(1, ),
+              loss=dict(type='CrossEntropyLoss', loss_weight=1.0,
+                        class_weight=[0.645, 2.219])))
+
+max_epochs = 30
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
+param_scheduler = dict(_delete_=True, type='CosineAnnealingLR', by_epoch=True, T_max=max_epochs,
+                       eta_min=1e-5)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
+auto_scale_lr = dict(enable=False, base_batch_size=16)
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(type='CheckpointHook', interval=1, save_best='cls/auc', rule='greater',
+                    max_keep_ckpts=2))

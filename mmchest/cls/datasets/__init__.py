@@ -1,0 +1,4 @@
+"""mmpretrain datasets."""
+from .rsna_cls import RSNA_CLS_CLASSES, RSNAClassificationDataset
+
+__all__ = ['RSNAClassificationDataset', 'RSNA_CLS_CLASSES']
