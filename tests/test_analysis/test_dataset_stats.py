@@ -1,25 +1,24 @@
-"""tools/dataset_stats.py on hand-made RSNA/SIIM sets with hand-computed statistics."""
-import importlib.util
+"""mmchest.analysis.dataset_stats (and tools/dataset_stats.py) on hand-made RSNA/SIIM sets
+with hand-computed statistics."""
 import json
 import sys
 
 import numpy as np
 import pytest
+from mmengine.config import Config
 
+from mmchest.analysis import dataset_stats as tool
 from mmchest.io.rle import rle_encode
-from mmchest.synthetic import chest_radiograph, write_dicom, write_multi_expert, write_siim_png
+from mmchest.synthetic import (chest_radiograph, write_dicom, write_multi_expert, write_siim,
+                               write_siim_png)
 
 SIZE = 64
 
 
-@pytest.fixture(scope='module')
-def tool(repo_root):
-    spec = importlib.util.spec_from_file_location('_tool_dataset_stats',
-                                                  repo_root / 'tools' / 'dataset_stats.py')
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def _run(layout, root, out, bins=16):
+    """What ``tools/dataset_stats.py <layout> <root> --out <out>`` computes and writes."""
+    records = tool.records_from_config(tool.layout_config(layout, str(root)))
+    return tool.write_stats(records, str(out), layout, bins)
 
 
 def _img(i):
@@ -41,14 +40,15 @@ def rsna_root(tmp_path):
     return root
 
 
-def test_age_band(tool):
+def test_age_band():
     assert [tool.age_band(a) for a in (None, -1, 0, 9, 10, 79, 80, 120)] == \
         ['unknown', 'unknown', '0-9', '0-9', '10-19', '70-79', '80+', '80+']
 
 
-def test_rsna_statistics(tool, rsna_root, tmp_path, capsys):
+def test_rsna_statistics(rsna_root, tmp_path, cli, repo_root):
     out = tmp_path / 'out'
-    assert tool.main(['rsna', str(rsna_root), '--out', str(out), '--bins', '4']) == 0
+    proc = cli([sys.executable, repo_root / 'tools' / 'dataset_stats.py', 'rsna', rsna_root,
+                '--out', out, '--bins', '4'], cwd=tmp_path)
     stats = json.loads((out / 'stats.json').read_text())
     assert stats['num_images'] == 3
     assert stats['by_class'] == {'Lung Opacity': 2, 'Normal': 1}
@@ -70,14 +70,14 @@ def test_rsna_statistics(tool, rsna_root, tmp_path, capsys):
     table = (out / 'stats.md').read_text()
     assert '| view | PA | 2 | 66.7 |' in table and '| age band | 80+ | 1 | 33.3 |' in table
     assert 'median 15.62' in table
-    assert table in capsys.readouterr().out
+    assert table in proc.stdout
     for name in ('counts', 'boxes_per_image', 'mask_area', 'box_centres'):
         assert (out / f'{name}.png').read_bytes()[:4] == b'\x89PNG'
     # nothing identifying is printed or written
     assert 'p1' not in table and 'p1' not in (out / 'stats.json').read_text()
 
 
-def test_siim_statistics(tool, tmp_path):
+def test_siim_statistics(tmp_path):
     root = tmp_path / 'siim'
     a = np.zeros((SIZE, SIZE), np.uint8)
     a[10:20, 5:15] = 1  # 100 px, centre (10, 15)
@@ -91,7 +91,9 @@ def test_siim_statistics(tool, tmp_path):
         f'ImageId, EncodedPixels\n1.1, {rle_encode(a)}\n1.1, {rle_encode(b)}\n'
         '1.2, -1\n1.3, -1\n')  # 1.3 is not on disk: skipped
     out = tmp_path / 'out'
-    assert tool.main(['siim', str(root), '--out', str(out), '--bins', '4']) == 0
+    stats = _run('siim', root, out, bins=4)['stats']
+    assert stats == {k: v for k, v in json.loads((out / 'stats.json').read_text()).items()
+                     if k != 'box_centres'}
     stats = json.loads((out / 'stats.json').read_text())
     assert stats['num_images'] == 2
     assert stats['by_class'] == {'no pneumothorax': 1, 'pneumothorax': 1}
@@ -103,11 +105,11 @@ def test_siim_statistics(tool, tmp_path):
     assert stats['box_centres'] == {'AP': ap.tolist()}
 
 
-def test_png_layouts_without_headers(tool, tmp_path):
+def test_png_layouts_without_headers(tmp_path):
     info = write_siim_png(tmp_path, num_train=4, num_test=1, size=SIZE, seed=1,
                           positive_fraction=0.5)
     out = tmp_path / 'out'
-    assert tool.main(['siim_png', info['root'], '--out', str(out)]) == 0
+    _run('siim_png', info['root'], out)
     stats = json.loads((out / 'stats.json').read_text())
     assert stats['num_images'] == 4
     assert stats['by_view'] == {'unknown': 4} and stats['by_age_band'] == {'unknown': 4}
@@ -115,7 +117,7 @@ def test_png_layouts_without_headers(tool, tmp_path):
 
     me = write_multi_expert(tmp_path, num_pneumonia=2, num_normal=1, size=SIZE, seed=0)
     out = tmp_path / 'out_me'
-    assert tool.main(['multi_expert', me['root'], '--out', str(out)]) == 0
+    _run('multi_expert', me['root'], out)
     stats = json.loads((out / 'stats.json').read_text())
     n_pneu = len(list((tmp_path / 'multi_expert_pneumonia/images/pneumonia').glob('*.png')))
     n_norm = len(list((tmp_path / 'multi_expert_pneumonia/images/norma').glob('*.png')))
@@ -125,7 +127,7 @@ def test_png_layouts_without_headers(tool, tmp_path):
     assert stats['boxes_per_image'].get('0', 0) >= n_norm  # normals have no mask
 
 
-def test_helpers(tool):
+def test_helpers():
     mask = np.zeros((8, 8), np.uint8)
     mask[1:3, 1:4] = 1
     mask[5:8, 6:8] = 255
@@ -134,3 +136,24 @@ def test_helpers(tool):
     # overlapping boxes count once; boxes beyond the image are cut
     assert tool.boxes_area(np.array([[0, 0, 4, 4], [2, 2, 6, 6], [6, 6, 20, 20]]), 8, 8) == 32
     assert tool.summarise([])['mask_area_percent']['median'] is None
+
+
+def test_config_form_summarises_one_split(tmp_path, cli, repo_root):
+    info = write_siim(tmp_path, num_train=10, num_test=0, size=SIZE, seed=4)
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'unet_siim.py'))
+    cfg.merge_from_dict({'val_dataloader.dataset.data_root': info['root']})
+    datasets = tool.build_datasets(cfg, 'val')
+    records = tool.records_from_config(cfg, 'val')
+    assert len(datasets) == 1 and len(records) == len(datasets[0]) < 10
+    labels = {r.label for r in records}
+    assert labels <= {'pneumothorax', 'no pneumothorax'}
+    out = tmp_path / 'out'
+    proc = cli([sys.executable, repo_root / 'tools' / 'dataset_stats.py',
+                repo_root / 'configs' / 'unet_siim.py', '--split', 'val', '--out', out,
+                '--cfg-options', f'val_dataloader.dataset.data_root={info["root"]}'],
+               cwd=tmp_path)
+    stats = json.loads((out / 'stats.json').read_text())
+    assert stats['num_images'] == len(records)
+    assert f'# unet_siim: {len(records)} labelled images' in proc.stdout
+    with pytest.raises(ValueError, match='split must be one of'):
+        tool.build_datasets(cfg, 'holdout')
