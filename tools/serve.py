@@ -6,174 +6,25 @@
     # then open http://127.0.0.1:8000/
 
 Works with the mmseg (mask contour) and mmdet (boxes and scores) configs of this project,
-through the same :class:`Predictor` as ``tools/infer.py``. The page shows the overlay and the
+through the same inference API as ``tools/infer.py`` (:mod:`mmchest.apis`; the app is
+:func:`mmchest.apis.webapp.create_app`). The page shows the overlay and the
 finding probability (maximum foreground probability, or highest box score).
 
 Safety: only DICOM uploads are accepted (Part 10 prefix, or a ``.dcm``/``.dicom`` name whose
 content parses as DICOM), at most ``--max-upload-mb``; others get a 400/413 page that says
 why. The header's declared size (Rows x Columns x frames x samples) is checked against
 ``--max-pixels`` before anything is decoded or inflated, so a small decompression bomb gets a
-413 instead of taking the server's memory. Each upload is written under a private temporary directory with a server-chosen name,
-predicted, and deleted; the uploaded file name is only shown (escaped), never used as a
-path. Results are embedded in the page as ``data:`` URIs, so no route serves files. The
-server binds to 127.0.0.1 unless ``--host`` says otherwise; it is a demo, not a
-production server.
+413 instead of taking the server's memory. Each upload is written under a private
+temporary directory with a server-chosen name, predicted, and deleted; the uploaded file
+name is only shown (escaped), never used as a path. Results are embedded in the page as
+``data:`` URIs, so no route serves files. The server binds to 127.0.0.1 unless ``--host``
+says otherwise; it is a demo, not a production server.
 """
 from __future__ import annotations
 
 import argparse
-import base64
-import importlib.util
-import os
-import os.path as osp
-import shutil
-import signal
 import sys
-import tempfile
-import threading
 from typing import Optional, Sequence
-
-import cv2
-
-DICOM_SUFFIXES = ('.dcm', '.dicom')
-
-
-def _load_infer():
-    """tools/infer.py as a module (its Predictor and overlays are shared, not copied)."""
-    name = 'mmchest_tools_infer'
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(osp.dirname(osp.abspath(__file__)), 'infer.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mmchest demo</title>
-<style>
-body { font-family: sans-serif; margin: 2em; max-width: 60em; }
-.error { color: #b00020; font-weight: bold; }
-img { max-width: 100%; image-rendering: pixelated; border: 1px solid #888; }
-</style></head><body>
-<h1>mmchest: chest X-ray demo</h1>
-<p>Model: {{ task }} ({{ config }}). Upload a DICOM file (at most {{ max_mb }} MB).</p>
-<form method="post" action="/predict" enctype="multipart/form-data">
-  <input type="file" name="file" accept=".dcm,.dicom,application/dicom" required>
-  <button type="submit" id="submit">Predict</button>
-</form>
-{% if error %}<p class="error" id="error">{{ error }}</p>{% endif %}
-{% if result %}
-<h2>{{ result.name }}</h2>
-<p>Finding probability: <strong id="probability">{{ '%.3f' % result.probability }}</strong>
- &mdash; <span id="finding">{{ 'finding' if result.has_finding else 'no finding' }}</span>
- ({{ result.detail }})</p>
-<img id="overlay" alt="radiograph with the model's overlay" src="{{ result.src }}"
-     width="{{ result.width }}" height="{{ result.height }}">
-{% endif %}
-</body></html>
-"""
-
-
-def looks_like_dicom(data: bytes, filename: str) -> bool:
-    """Whether an upload may be DICOM: Part 10 prefix, or a DICOM file-name suffix."""
-    from mmchest.io.dicom import has_dicom_prefix
-    return has_dicom_prefix(data) or filename.lower().endswith(DICOM_SUFFIXES)
-
-
-def create_app(predictor, max_upload_mb: float = 64, upload_dir: Optional[str] = None,
-               label: str = '', max_pixels: Optional[int] = None):
-    """Build the Flask app around a predictor.
-
-    Args:
-        predictor: Object with ``task`` ('seg'/'det') and ``predict(path) -> Prediction``
-            (see ``tools/infer.py``).
-        max_upload_mb (float): Largest accepted request, in MiB. Defaults to 64.
-        upload_dir (str, optional): Private folder for uploads; None creates a temporary
-            directory (removed when the process exits normally).
-        label (str): Model description shown on the page. Defaults to ''.
-        max_pixels (int, optional): Pixel budget of an upload; None uses
-            ``mmchest.io.dicom.DEFAULT_MAX_PIXELS``. Defaults to None.
-
-    Returns:
-        flask.Flask: The app; ``app.config['UPLOAD_DIR']`` is the upload folder.
-    """
-    from flask import Flask, render_template_string, request
-    from werkzeug.exceptions import RequestEntityTooLarge
-
-    from mmchest.io.dicom import (DEFAULT_MAX_PIXELS, DicomReadError, DicomTooLargeError,
-                                  check_dicom_budget)
-    if max_pixels is None:
-        max_pixels = DEFAULT_MAX_PIXELS
-
-    infer = _load_infer()
-    app = Flask('mmchest_demo')
-    app.config['MAX_CONTENT_LENGTH'] = int(max_upload_mb * 1024 * 1024)
-    if upload_dir is None:
-        upload_dir = tempfile.mkdtemp(prefix='mmchest-serve-')
-        import atexit
-        atexit.register(shutil.rmtree, upload_dir, True)
-    app.config['UPLOAD_DIR'] = upload_dir
-    lock = threading.Lock()
-    task = 'segmentation' if predictor.task == 'seg' else 'detection'
-
-    def page(status: int = 200, **kwargs):
-        return render_template_string(PAGE, task=task, config=label, max_mb=max_upload_mb,
-                                      error=kwargs.get('error'),
-                                      result=kwargs.get('result')), status
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def too_large(_err):
-        return page(413, error=f'File too large: uploads are limited to {max_upload_mb:g} MB.')
-
-    @app.get('/')
-    def index():
-        return page()
-
-    @app.post('/predict')
-    def predict():
-        upload = request.files.get('file')
-        if upload is None or not upload.filename:
-            return page(400, error='No file uploaded: choose a DICOM file.')
-        data = upload.read()
-        name = osp.basename(upload.filename.replace('\\', '/'))
-        if not data:
-            return page(400, error=f'{name}: the file is empty.')
-        if not looks_like_dicom(data, name):
-            return page(400, error=f'{name} is not a DICOM file: only DICOM uploads '
-                        '(.dcm with the DICM prefix) are accepted.')
-        try:  # header only: nothing is decoded or inflated yet
-            check_dicom_budget(data, name, max_pixels)
-        except DicomTooLargeError as err:
-            return page(413, error=f'{err.reason}.')
-        except DicomReadError as err:
-            return page(400, error=f'{name} is not a readable DICOM image ({err.reason}).')
-        fd, path = tempfile.mkstemp(suffix='.dcm', dir=app.config['UPLOAD_DIR'])
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                f.write(data)
-            with lock:
-                pred = predictor.predict(path)
-        except infer.READ_ERRORS as err:
-            return page(400, error=f'{name} is not a readable DICOM image '
-                        f'({type(err).__name__}: {str(err).replace(path, name)}).')
-        finally:
-            if osp.exists(path):
-                os.remove(path)
-        ok, png = cv2.imencode('.png', pred.overlay())
-        if not ok:  # pragma: no cover - cv2 encodes any uint8 BGR image
-            return page(500, error='could not encode the overlay')
-        height, width = pred.image.shape[:2]
-        detail = (f'{int(pred.mask.sum())} finding pixels' if pred.mask is not None else
-                  f'{len(pred.boxes)} box(es) above the threshold')
-        result = dict(name=name, probability=pred.probability, has_finding=pred.has_finding,
-                      detail=detail, width=width, height=height,
-                      src='data:image/png;base64,' + base64.b64encode(png.tobytes()).decode())
-        return page(result=result)
-
-    return app
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -196,23 +47,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    from mmchest.engine.checkpoint_fit import CHECKPOINT_ERRORS
-    try:
-        predictor = _load_infer().Predictor(args.config, args.checkpoint, device=args.device,
-                                            score_thr=args.score_thr,
-                                            max_pixels=args.max_pixels)
-    except CHECKPOINT_ERRORS as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    app = create_app(predictor, args.max_upload_mb, label=osp.basename(args.config),
-                     max_pixels=args.max_pixels)
-    # SIGTERM exits normally, so the upload directory is removed (atexit)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f'serving {predictor.task} model on {predictor.device} at '
-          f'http://{args.host}:{args.port}/ (uploads in {app.config["UPLOAD_DIR"]})',
-          flush=True)
-    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
-    return 0
+    from mmchest.apis.webapp import run_server
+    return run_server(args.config, args.checkpoint, host=args.host, port=args.port,
+                      max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels,
+                      score_thr=args.score_thr, device=args.device)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
-"""tools/infer.py with untrained (but rigged) checkpoints on tiny synthetic DICOM/PNG files."""
+"""mmchest.apis.infer_folder (the body of tools/infer.py) with untrained (but rigged)
+checkpoints on tiny synthetic DICOM/PNG files; tools/infer.py itself run as a user runs it."""
 import csv
-import importlib.util
 import json
 import os
 import sys
@@ -10,18 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+import mmchest.apis.infer_folder as infer_folder
+from mmchest.apis.infer_folder import infer_to_folder
 from mmchest.synthetic import chest_radiograph, write_dicom
 
 SIZE = 64
-
-
-def _tool(repo_root, name):
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}',
-                                                  repo_root / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def _rows(path):
@@ -46,7 +39,7 @@ def inputs(tmp_path_factory):
 @pytest.fixture(scope='module')
 def seg_models(tmp_path_factory, repo_root):
     """The demo U-Net with its logits forced to +10 (all finding) or -10 (no finding)."""
-    from mmchest.seg.inference import load_segmentor
+    from mmchest.apis import load_segmentor
     tmp = tmp_path_factory.mktemp('infer_seg')
     cfg = str(repo_root / 'configs/demo/unet_siim_synthetic.py')
     torch.manual_seed(0)
@@ -73,56 +66,12 @@ def det_model(tmp_path_factory, repo_root):
     return cfg, ckpt
 
 
-def test_collect_inputs_and_unique_names(inputs, repo_root):
-    tool = _tool(repo_root, 'infer')
-    files, missing = tool.collect_inputs([str(inputs / 'dcm'), str(inputs / 'nope'),
-                                          str(inputs / 'dcm' / 'plain.png')])
-    # folder contents sorted, the repeated file listed once, the missing input returned
-    assert [f.split('/dcm/')[1] for f in files] == ['plain.png', 'sub0/img0.dcm',
-                                                    'sub1/img1.dcm']
-    assert missing == [str(inputs / 'nope')]
-    assert tool.unique_names(['a/x.dcm', 'b/x.png', 'c/x_2.dcm', 'y.dcm', 'd/x.dcm']) == \
-        ['x', 'x_2', 'x_2_2', 'y', 'x_3']
-    assert tool.unique_names(['a/x.dcm', 'b/y.dcm'], stems=['u', 'u']) == ['u', 'u_2']
-
-
-def test_overlays_draw_where_expected(repo_root):
-    tool = _tool(repo_root, 'infer')
-    img = np.full((32, 32), 100, np.uint8)
-    mask = np.zeros((32, 32), np.uint8)
-    mask[10:20, 12:22] = 1
-    out = tool.mask_overlay(img, mask)
-    assert out.shape == (32, 32, 3)
-    assert tuple(out[10, 15]) == tool.MASK_COLOR  # on the contour
-    assert tuple(out[15, 16]) == (100, 100, 100)  # inside, untouched
-    assert tuple(out[2, 30]) == (100, 100, 100)  # outside
-    boxes = tool.box_overlay(img, np.array([[5.0, 20.0, 25.0, 30.0]]), np.array([0.7]))
-    assert tuple(boxes[30, 15]) == tool.BOX_COLOR  # bottom edge
-    assert tuple(boxes[25, 15]) == (100, 100, 100)
-    with pytest.raises(ValueError, match='differs'):
-        tool.mask_overlay(img, mask[:10])
-
-
-def test_inference_pipeline_drops_labels(repo_root):
-    tool = _tool(repo_root, 'infer')
-    steps = tool.inference_pipeline([dict(type='LoadImageFromFile', to_float32=True),
-                                     dict(type='LoadExpertMasks'),
-                                     dict(type='Resize', scale=(8, 8)),
-                                     dict(type='LoadAnnotations'),
-                                     dict(type='PackSegInputs')])
-    assert steps == [dict(type='LoadDicomImageFromFile', to_float32=True),
-                     dict(type='Resize', scale=(8, 8)), dict(type='PackSegInputs')]
-    with pytest.raises(ValueError, match='image loader'):
-        tool.inference_pipeline([dict(type='Resize', scale=(8, 8))])
-
-
 @pytest.mark.parametrize('which', ['positive', 'negative'])
-def test_segmentation_outputs(inputs, seg_models, repo_root, tmp_path, capsys, which):
-    tool = _tool(repo_root, 'infer')
+def test_segmentation_outputs(inputs, seg_models, tmp_path, capsys, which):
     cfg, ckpts = seg_models
     out = tmp_path / 'out'
-    rc = tool.main([cfg, str(ckpts[which]), str(inputs / 'dcm'), str(inputs / 'bad'),
-                    '--out', str(out), '--device', 'cpu'])
+    rc = infer_to_folder(cfg, str(ckpts[which]), [str(inputs / 'dcm'), str(inputs / 'bad')],
+                         str(out), device='cpu')
     assert rc == 3  # two unreadable files: reported, skipped, run finished
     err = capsys.readouterr().err
     assert 'skipped' in err and 'broken.dcm' in err and 'broken.png' in err
@@ -175,25 +124,23 @@ def test_detection_outputs(inputs, det_model, repo_root, tmp_path, cli):
     assert not (out / 'masks').exists() and _rows(out / 'errors.csv') == []
 
 
-def test_detection_threshold_filters_boxes(inputs, det_model, repo_root, tmp_path):
-    tool = _tool(repo_root, 'infer')
+def test_detection_threshold_filters_boxes(inputs, det_model, tmp_path):
     cfg, ckpt = det_model
     out = tmp_path / 'out'
-    assert tool.main([cfg, str(ckpt), str(inputs / 'dcm' / 'plain.png'), '--out', str(out),
-                      '--score-thr', '1.0', '--device', 'cpu', '--no-overlay']) == 0
+    assert infer_to_folder(cfg, str(ckpt), [str(inputs / 'dcm' / 'plain.png')], str(out),
+                           score_thr=1.0, device='cpu', overlays=False) == 0
     row, = _rows(out / 'summary.csv')
     doc = json.loads((out / 'boxes' / 'plain.json').read_text())
     assert doc['boxes'] == [] and row['has_finding'] == '0' and row['num_boxes'] == '0'
     assert not (out / 'overlays').exists()
 
 
-def test_decompression_bomb_listed_in_bounded_memory(inputs, seg_models, repo_root, tmp_path):
+def test_decompression_bomb_listed_in_bounded_memory(inputs, seg_models, tmp_path):
     """A 390 KB deflated 20000 x 20000 DICOM is refused from its header (errors.csv) while the
     good inputs are processed; Python-level allocations during the run stay small."""
     import tracemalloc
 
     from mmchest.synthetic import write_deflate_bomb
-    tool = _tool(repo_root, 'infer')
     cfg, ckpts = seg_models
     src = tmp_path / 'src'
     write_deflate_bomb(src / 'bomb.dcm', 20000, 20000)
@@ -201,8 +148,7 @@ def test_decompression_bomb_listed_in_bounded_memory(inputs, seg_models, repo_ro
     out = tmp_path / 'out'
     tracemalloc.start()
     try:
-        rc = tool.main([cfg, str(ckpts['negative']), str(src), '--out', str(out),
-                        '--device', 'cpu'])
+        rc = infer_to_folder(cfg, str(ckpts['negative']), [str(src)], str(out), device='cpu')
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -212,19 +158,14 @@ def test_decompression_bomb_listed_in_bounded_memory(inputs, seg_models, repo_ro
     assert 'image too large: 20000 x 20000' in errors[0]['error']
     assert [r['image'] for r in _rows(out / 'summary.csv')] == ['ok']
     assert peak < 64 * 2**20, f'peak traced allocation {peak / 2**20:.0f} MiB'
-    # a larger budget on the command line lets a big (honest) file through
-    steps = tool.inference_pipeline([dict(type='LoadDicomImageFromFile')], max_pixels=10)
-    assert steps[0]['max_pixels'] == 10
 
 
-def test_missing_input_listed_and_run_goes_on(inputs, seg_models, repo_root, tmp_path,
-                                              capsys):
-    tool = _tool(repo_root, 'infer')
+def test_missing_input_listed_and_run_goes_on(inputs, seg_models, tmp_path, capsys):
     cfg, ckpts = seg_models
     out = tmp_path / 'out'
     missing = tmp_path / 'gone' / 'x.dcm'
-    rc = tool.main([cfg, str(ckpts['negative']), str(missing), str(inputs / 'dcm'),
-                    '--out', str(out), '--device', 'cpu', '--no-overlay'])
+    rc = infer_to_folder(cfg, str(ckpts['negative']), [str(missing), str(inputs / 'dcm')],
+                         str(out), device='cpu', overlays=False)
     assert rc == 3
     text = capsys.readouterr()
     assert f'skipped {missing}: FileNotFoundError: input does not exist' in text.err
@@ -234,20 +175,18 @@ def test_missing_input_listed_and_run_goes_on(inputs, seg_models, repo_root, tmp
     assert [r['image'] for r in _rows(out / 'summary.csv')] == ['plain', 'img0', 'img1']
     # only missing inputs: nothing to run, the list is still written
     out2 = tmp_path / 'out2'
-    assert tool.main([cfg, str(ckpts['negative']), str(missing), '--out', str(out2)]) == 2
+    assert infer_to_folder(cfg, str(ckpts['negative']), [str(missing)], str(out2)) == 2
     assert [r['source'] for r in _rows(out2 / 'errors.csv')] == [str(missing)]
 
 
-def test_unwritable_out_fails_before_the_model_loads(inputs, repo_root, tmp_path, capsys,
-                                                     monkeypatch):
-    tool = _tool(repo_root, 'infer')
+def test_unwritable_out_fails_before_the_model_loads(inputs, tmp_path, capsys, monkeypatch):
     loaded = []
 
     def predictor(*args, **kwargs):
         loaded.append(args)
         raise AssertionError('the model must not be loaded')
 
-    monkeypatch.setattr(tool, 'Predictor', predictor)
+    monkeypatch.setattr(infer_folder, 'init_inferencer', predictor)
     a_file = tmp_path / 'file.txt'
     a_file.write_text('x')
     taken = tmp_path / 'taken'
@@ -255,27 +194,26 @@ def test_unwritable_out_fails_before_the_model_loads(inputs, repo_root, tmp_path
     (taken / 'masks').write_text('not a folder')
     # running as root ignores permission bits, so use paths no one can write into
     for out in (a_file, a_file / 'out', taken):
-        rc = tool.main(['cfg.py', 'ckpt.pth', str(inputs / 'dcm'), '--out', str(out)])
+        rc = infer_to_folder('cfg.py', 'ckpt.pth', [str(inputs / 'dcm')], str(out))
         assert rc == 2
         assert f"--out '{out}' is not a writable folder" in capsys.readouterr().err
     if os.geteuid() != 0:
         locked = tmp_path / 'locked'
         locked.mkdir(mode=0o500)
-        assert tool.main(['cfg.py', 'ckpt.pth', str(inputs / 'dcm'), '--out',
-                          str(locked / 'out')]) == 2
+        assert infer_to_folder('cfg.py', 'ckpt.pth', [str(inputs / 'dcm')],
+                               str(locked / 'out')) == 2
     assert loaded == []
     assert a_file.read_text() == 'x' and (taken / 'masks').read_text() == 'not a folder'
     assert not [p for p in tmp_path.rglob('*') if p.name.endswith('.tmp')]
 
 
-def test_identifier_in_file_name_never_names_an_output(seg_models, repo_root, tmp_path):
+def test_identifier_in_file_name_never_names_an_output(seg_models, tmp_path):
     """dicom_to_png refuses MRN99887766_chest.dcm (its PatientID is in the name); infer
     names its outputs by the SOPInstanceUID, or by a hash of the file when the UID carries
     the identifier too."""
     import hashlib
 
     from mmchest.io.safe_names import safe_stem
-    tool = _tool(repo_root, 'infer')
     cfg, ckpts = seg_models
     src = tmp_path / 'src'
     img = chest_radiograph(SIZE, [7, 5]).image
@@ -285,8 +223,8 @@ def test_identifier_in_file_name_never_names_an_output(seg_models, repo_root, tm
                 patient_id='55501', sop_instance_uid='1.2.55501.7')  # UID holds the ID
     write_dicom(src / 'chest.dcm', img, patient_id='MRN11223344')
     out = tmp_path / 'out'
-    assert tool.main([cfg, str(ckpts['negative']), str(src), '--out', str(out),
-                      '--device', 'cpu']) == 0
+    assert infer_to_folder(cfg, str(ckpts['negative']), [str(src)], str(out),
+                           device='cpu') == 0
     digest = hashlib.sha256((src / 'doe_john_chest.dcm').read_bytes()).hexdigest()[:16]
     rows = {r['image']: r['source'] for r in _rows(out / 'summary.csv')}
     assert rows == {'chest': str(src / 'chest.dcm'),

@@ -1,4 +1,5 @@
-"""tools/serve.py: upload rules with Flask's test client, and a real browser session.
+"""mmchest.apis.webapp (tools/serve.py's app): upload rules with Flask's test client, and a
+real browser session with tools/serve.py run as a user runs it.
 
 The browser test starts ``tools/serve.py`` as a subprocess with an untrained (rigged) demo
 checkpoint and drives headless Chromium (Debian's ``chromium``) over the DevTools protocol
@@ -6,7 +7,6 @@ on a pipe (``--remote-debugging-pipe``: NUL-terminated JSON on fds 3/4), so it n
 driver package. It is skipped only when no Chromium binary is installed.
 """
 import base64
-import importlib.util
 import json
 import os
 import select
@@ -22,20 +22,13 @@ import numpy as np
 import pytest
 import torch
 
+from mmchest.apis import Prediction, to_display
+from mmchest.apis.webapp import create_app
 from mmchest.io.dicom import read_dicom
 from mmchest.synthetic import chest_radiograph, write_dicom
 
 SIZE = 64
 CHROMIUM_NAMES = ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable')
-
-
-@pytest.fixture(scope='module')
-def serve(repo_root):
-    spec = importlib.util.spec_from_file_location('_tool_serve', repo_root / 'tools' / 'serve.py')
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -49,25 +42,24 @@ class StubPredictor:
     """Reads the upload like the real one and predicts a fixed square; records paths."""
     task = 'seg'
 
-    def __init__(self, serve):
-        self.infer = serve._load_infer()
+    def __init__(self):
         self.paths = []
 
-    def predict(self, path):
+    def predict_file(self, path):
         self.paths.append(path)
         img, _ = read_dicom(path)
         mask = np.zeros(img.shape, np.uint8)
         mask[8:24, 8:24] = 1
-        return self.infer.Prediction(image=self.infer.to_display(img), probability=0.25,
-                                     has_finding=True, mask=mask)
+        return Prediction(source=path, image=to_display(img), probability=0.25,
+                          has_finding=True, mask=mask)
 
 
 @pytest.fixture
-def app(serve, tmp_path):
+def app(tmp_path):
     upload_dir = tmp_path / 'uploads'
     upload_dir.mkdir()
-    predictor = StubPredictor(serve)
-    app = serve.create_app(predictor, max_upload_mb=0.5, upload_dir=str(upload_dir),
+    predictor = StubPredictor()
+    app = create_app(predictor, max_upload_mb=0.5, upload_dir=str(upload_dir),
                            label='stub')
     return app, predictor, upload_dir
 
@@ -280,7 +272,7 @@ def chromium():
 @pytest.fixture(scope='module')
 def server(tmp_path_factory, repo_root):
     """tools/serve.py on a free port with a demo U-Net whose logits are forced to +10."""
-    from mmchest.seg.inference import load_segmentor
+    from mmchest.apis import load_segmentor
     tmp = tmp_path_factory.mktemp('serve')
     cfg = str(repo_root / 'configs/demo/unet_siim_synthetic.py')
     torch.manual_seed(0)
