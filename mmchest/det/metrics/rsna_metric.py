@@ -20,6 +20,7 @@ from mmdet.registry import METRICS
 from mmchest.engine.bad_files import skipped_note
 from mmchest.evaluation.rsna_map import RSNA_IOU_THRESHOLDS, image_level_detection_stats
 from mmchest.evaluation.rsna_thresholds import image_max_scores, rsna_map_above
+from mmchest.evaluation.threshold_analysis import auc_recall_metrics
 
 __all__ = ['RSNAMetric']
 
@@ -46,6 +47,9 @@ class RSNAMetric(BaseMetric):
           the best score over those thresholds (choose it on validation data, not test).
         * ``rsna/img_{precision,recall,f1}@{t}`` for each ``t`` of ``image_thrs``: an image
           is called positive when its highest box score is ``> t`` (no box: 0).
+        * ``rsna/auc`` (ROC AUC of the highest box score per image, NaN with one class) and
+          ``rsna/recall@{t}`` for each ``t`` of ``recall_thrs`` (the keys ``cls/`` and
+          ``siim/`` report too; the same recall as ``img_recall@{t}``).
         * ``rsna/bbox_mAP``, ``rsna/bbox_mAP_50``, ... : COCO bbox mAP of all predictions,
           computed by mmdet's ``CocoMetric`` from the collected ground truth.
 
@@ -66,6 +70,7 @@ class RSNAMetric(BaseMetric):
         iou_thrs (Sequence[float]): IoU thresholds of ``rsna/mAP``. Defaults to
             :data:`~mmchest.evaluation.rsna_map.RSNA_IOU_THRESHOLDS`.
         coco_bbox (bool): Also compute COCO bbox mAP. Defaults to True.
+        recall_thrs (Sequence[float]): Thresholds of ``rsna/recall@{t}``. Defaults to (0.5,).
         collect_device (str): 'cpu' or 'gpu', for collecting results across ranks.
             Defaults to 'cpu'.
         prefix (str, optional): Metric-name prefix. Defaults to None (``'rsna'``).
@@ -79,6 +84,7 @@ class RSNAMetric(BaseMetric):
                  image_thrs: Sequence[float] = (0.2, 0.5),
                  iou_thrs: Sequence[float] = RSNA_IOU_THRESHOLDS,
                  coco_bbox: bool = True,
+                 recall_thrs: Sequence[float] = (0.5, ),
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -88,6 +94,7 @@ class RSNAMetric(BaseMetric):
         self.image_thrs = [float(t) for t in image_thrs]
         self.iou_thrs = tuple(float(t) for t in iou_thrs)
         self.coco_bbox = coco_bbox
+        self.recall_thrs = tuple(float(t) for t in recall_thrs)
 
     @staticmethod
     def _ground_truth(sample: dict) -> np.ndarray:
@@ -168,6 +175,7 @@ class RSNAMetric(BaseMetric):
                                                       self.image_thrs).items():
             for key in ('precision', 'recall', 'f1'):
                 out[f'img_{key}@{thr:g}'] = float(stats[key])
+        out.update(auc_recall_metrics(max_scores, has_gt, self.recall_thrs))
         if self.coco_bbox:
             out.update(self._coco(results))
         n_counted = sum(1 for r in results if len(r['gt_boxes'])

@@ -11,7 +11,8 @@ from mmseg.registry import METRICS
 
 from mmchest.engine.bad_files import skipped_note
 from mmchest.evaluation.dice import dice_score, iou_score
-from mmchest.evaluation.image_level import binary_stats, roc_auc
+from mmchest.evaluation.image_level import binary_stats
+from mmchest.evaluation.threshold_analysis import auc_recall_metrics
 
 
 def foreground_probability(seg_logits: torch.Tensor) -> torch.Tensor:
@@ -39,7 +40,9 @@ class SIIMDiceMetric(BaseMetric):
       image is called positive when its predicted mask is non-empty, i.e. the decision the
       model's post-processing (e.g. triplet thresholding) really made; with
       ``score_threshold`` set, when its max probability exceeds that threshold instead;
-    - ``siim/auc``: ROC-AUC of the max probability (NaN when one class is absent).
+    - ``siim/auc``: ROC-AUC of the max probability (NaN when one class is absent);
+    - ``siim/recall@<t>`` for each ``t`` of ``recall_thrs``: recall when an image is called
+      positive because its max probability is ``> t`` (the same keys as ``cls/`` and ``rsna/``).
 
     Pixels equal to ``ignore_index`` in the ground truth are ignored. mmseg's dataset-wide
     ``IoUMetric`` can be listed beside it in ``val_evaluator``.
@@ -48,6 +51,7 @@ class SIIMDiceMetric(BaseMetric):
         score_threshold (float, optional): Threshold on the max probability for the
             image-level stats; None uses "predicted mask is non-empty". Defaults to None.
         ignore_index (int): Ground-truth value to ignore. Defaults to 255.
+        recall_thrs (Sequence[float]): Thresholds of ``siim/recall@<t>``. Defaults to (0.5,).
         collect_device (str): Defaults to ``'cpu'``.
         prefix (str, optional): Defaults to ``'siim'``.
     """
@@ -55,10 +59,12 @@ class SIIMDiceMetric(BaseMetric):
     default_prefix: Optional[str] = 'siim'
 
     def __init__(self, score_threshold: Optional[float] = None, ignore_index: int = 255,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None, **kwargs) -> None:
+                 recall_thrs: Sequence[float] = (0.5, ), collect_device: str = 'cpu',
+                 prefix: Optional[str] = None, **kwargs) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, **kwargs)
         self.score_threshold = score_threshold
         self.ignore_index = ignore_index
+        self.recall_thrs = tuple(float(t) for t in recall_thrs)
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -82,8 +88,8 @@ class SIIMDiceMetric(BaseMetric):
         else:
             stats = binary_stats(scores, has_gt, self.score_threshold)
         metrics = dict(dice=float(dice.mean()), iou=float(iou.mean()),
-                       precision=stats['precision'], recall=stats['recall'], f1=stats['f1'],
-                       auc=float(roc_auc(scores, has_gt)))
+                       precision=stats['precision'], recall=stats['recall'], f1=stats['f1'])
+        metrics.update(auc_recall_metrics(scores.astype(float), has_gt, self.recall_thrs))
         MMLogger.get_current_instance().info(
             f'SIIM: {len(dice)} images, {int(has_gt.sum())} with pneumothorax; '
             f'dice on positives {dice[has_gt].mean() if has_gt.any() else float("nan"):.4f}, '
