@@ -7,7 +7,7 @@ mmdet's ``data_list`` (see mmdet/datasets/xml_style.py for the contract).
 from __future__ import annotations
 
 import os.path as osp
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence
 
 from mmengine.logging import MMLogger, print_log
 
@@ -16,43 +16,13 @@ from mmdet.registry import DATASETS
 
 from mmchest.data_root import require_paths
 from mmchest.engine.bad_files import BadFilesMixin
-from mmchest.io.rsna_labels import (RSNA_CLASSES, RSNA_DETAILED_CLASSES, BoxReport,
-                                    parse_rsna_labels, read_rsna_labels, rsna_patient_targets)
-from mmchest.splits import grouped_stratified_split
+from mmchest.io.rsna_labels import RSNA_CLASSES, RSNA_DETAILED_CLASSES, BoxReport
+from mmchest.io.rsna_records import (DEFAULT_SPLIT_FRACTIONS, load_rsna_records,
+                                     rsna_split_patients)
 
 __all__ = ['RSNAPneumoniaDataset', 'DEFAULT_SPLIT_FRACTIONS', 'rsna_split_patients']
 
-#: Default ``split_fractions``: 80 / 10 / 10 per cent of the patients of each Target.
-DEFAULT_SPLIT_FRACTIONS: Dict[str, float] = dict(train=0.8, val=0.1, test=0.1)
 README = 'datasets/rsna/README.md'
-
-
-def rsna_split_patients(targets: Mapping[str, int],
-                        split: str,
-                        fractions: Mapping[str, float] = DEFAULT_SPLIT_FRACTIONS,
-                        seed: int = 0) -> List[str]:
-    """Patients of one split, stratified by Target; each patient lands in exactly one split.
-
-    The patients are sorted by id before the seeded split, so the result depends only on the
-    set of patients, their Targets, ``fractions`` and ``seed`` (not on the CSV's row order).
-
-    Args:
-        targets (Mapping[str, int]): patientId -> Target (0/1), e.g. from
-            :func:`mmchest.io.rsna_labels.rsna_patient_targets`.
-        split (str): A key of ``fractions``.
-        fractions (Mapping[str, float]): Split name -> relative size. Defaults to
-            :data:`DEFAULT_SPLIT_FRACTIONS`.
-        seed (int): Random seed. Defaults to 0.
-
-    Returns:
-        list[str]: The split's patientIds, sorted.
-    """
-    if split not in fractions:
-        raise ValueError(f'split {split!r} is not one of split_fractions {list(fractions)}')
-    pids = sorted(targets)
-    parts = grouped_stratified_split([targets[p] for p in pids], fractions, seed=seed,
-                                     groups=pids)
-    return [pids[i] for i in parts[split]]
 
 
 @DATASETS.register_module()
@@ -154,36 +124,11 @@ class RSNAPneumoniaDataset(BadFilesMixin, BaseDetDataset):
         """
         img_dir = self.data_prefix.get('img', '')
         require_paths([self.ann_file, img_dir], 'RSNA Pneumonia Detection', README)
-        labels = read_rsna_labels(self.ann_file)
-        targets = rsna_patient_targets(labels)
-        patients = list(targets)
-        if self.split is not None:
-            patients = rsna_split_patients(targets, self.split, self.split_fractions,
-                                           self.split_seed)
-        mine = set(patients)
-        entries = {pid: dict(img_path=osp.join(img_dir, f'{pid}.dcm'), patient_id=pid)
-                   for pid in targets}
-        headers: Dict[str, Tuple[int, int, Optional[str]]] = {}
-
-        def keep_header(info: dict, check) -> None:
-            headers[info['patient_id']] = (check.height, check.width, check.view_position)
-
-        kept = self._screen_files([entries[p] for p in patients],
-                                  [entries[p] for p in targets if p not in mine],
-                                  extra=keep_header)
-        patients = [d['patient_id'] for d in kept]
-
-        def header(pid: str) -> Tuple[int, int, Optional[str]]:
-            if self.image_size is not None:
-                return self.image_size[0], self.image_size[1], None
-            return headers[pid]
-
-        records, report = parse_rsna_labels(
-            labels, class_info=self._class_info_path(), image_size=lambda p: header(p)[:2],
-            min_size=self.min_box_size, strict=self.strict,
-            patients=patients if self.split is not None or self.bad_files else None)
-        if self.split is not None:
-            report.source += f' [split {self.split!r}, seed {self.split_seed}]'
+        found = load_rsna_records(
+            self.ann_file, img_dir, self._screen_files, class_info=self._class_info_path(),
+            split=self.split, split_fractions=self.split_fractions, split_seed=self.split_seed,
+            image_size=self.image_size, min_box_size=self.min_box_size, strict=self.strict)
+        records, report = found.records, found.report
         self.box_report = report
         if not records:
             where = f'split {self.split!r} of ' if self.split is not None else ''
@@ -193,7 +138,7 @@ class RSNAPneumoniaDataset(BadFilesMixin, BaseDetDataset):
 
         data_list = []
         for img_id, rec in enumerate(records):
-            height, width, view = header(rec.patient_id)
+            height, width, view = found.headers[rec.patient_id]
             instances = []
             for x1, y1, x2, y2 in rec.boxes.tolist():
                 instances.append(dict(bbox=[x1, y1, x2, y2], bbox_label=0, ignore_flag=0,
