@@ -4,16 +4,19 @@ Format (Kaggle "SIIM-ACR Pneumothorax Segmentation", 2019): one row per lesion p
 ``ImageId,EncodedPixels`` (the stage-1 file has a space before ``EncodedPixels``), RLE
 column-major, stage-1 offsets relative to the end of the previous run, ``-1`` = empty image.
 Several rows of one image are merged into one mask at load time (:mod:`mmchest.io.rle`).
-Error messages name the file, the line and the ImageId.
+Error messages name the file, the line and the ImageId. :func:`find_siim_csv` and
+:func:`find_dicoms` find the CSV and the DICOMs of a download (the tools' one discovery).
 """
 from __future__ import annotations
 
 import csv
-from typing import Dict, List
+import os
+import os.path as osp
+from typing import Dict, List, Optional
 
 from mmchest.io.rle import RLEError, is_empty_rle
 
-__all__ = ['read_siim_csv']
+__all__ = ['SIIM_CSV_NAMES', 'DICOM_SUFFIXES', 'read_siim_csv', 'find_siim_csv', 'find_dicoms']
 
 
 def read_siim_csv(path: str) -> Dict[str, List[tuple]]:
@@ -73,3 +76,41 @@ def _check_rle_syntax(rle: str, path: str, row: int, image_id: str) -> None:
         bad = next(p for p in parts if not p.isdigit())
         raise RLEError(f'{path}, line {row} (ImageId {image_id}): RLE value {bad!r} is not '
                        'a non-negative integer')
+
+
+#: The label CSVs of the SIIM-ACR download, in the order they are looked for.
+SIIM_CSV_NAMES = ('train-rle.csv', 'stage_2_train.csv')
+#: Suffixes of DICOM files (compared case-insensitively).
+DICOM_SUFFIXES = ('.dcm', '.dicom')
+
+
+def find_siim_csv(root: str, ann_file: Optional[str] = None) -> str:
+    """The RLE CSV of a SIIM-ACR download: ``ann_file``, else the first of
+    :data:`SIIM_CSV_NAMES` that exists.
+
+    Args:
+        root (str): The download folder.
+        ann_file (str, optional): The CSV, relative to ``root`` or absolute. Defaults to None.
+
+    Returns:
+        str: The CSV's path.
+
+    Raises:
+        FileNotFoundError: None of the candidates exists (they are named).
+    """
+    candidates = [ann_file] if ann_file else list(SIIM_CSV_NAMES)
+    paths = [c if osp.isabs(c) else osp.join(root, c) for c in candidates]
+    found = next((p for p in paths if osp.isfile(p)), None)
+    if found is None:
+        raise FileNotFoundError(f'no RLE CSV in {root!r} (looked for {candidates})')
+    return found
+
+
+def find_dicoms(folder: str) -> List[str]:
+    """Sorted ``*.dcm`` / ``*.dicom`` files under ``folder`` (recursive, links followed).
+
+    SIIM's ``dicom-images-{train,test}/<Study>/<Series>/<ImageId>.dcm``: the ImageId is the
+    file's stem.
+    """
+    return sorted(osp.join(root, name) for root, _, names in os.walk(folder, followlinks=True)
+                  for name in names if name.lower().endswith(DICOM_SUFFIXES))

@@ -2,7 +2,7 @@
 import pytest
 
 from mmchest.io.rle import RLEError, rle_decode_rows
-from mmchest.io.siim_labels import read_siim_csv
+from mmchest.io.siim_labels import find_dicoms, find_siim_csv, read_siim_csv
 from mmchest.synthetic import siim_cases, write_siim
 
 
@@ -36,3 +36,18 @@ def test_bad_rows_name_file_and_line(tmp_path, body, error, message):
     with pytest.raises(error, match=message) as err:
         read_siim_csv(str(path))
     assert str(path) in str(err.value)
+
+
+def test_download_discovery(tmp_path):
+    info = write_siim(tmp_path, 3, 2, size=64, seed=1, stage2=False)
+    root = info['root']
+    assert find_siim_csv(root).endswith('train-rle.csv')
+    (tmp_path / 'siim' / 'train-rle.csv').rename(tmp_path / 'siim' / 'stage_2_train.csv')
+    assert find_siim_csv(root).endswith('stage_2_train.csv')
+    with pytest.raises(FileNotFoundError, match=r"\['other.csv'\]"):
+        find_siim_csv(root, 'other.csv')
+    (tmp_path / 'siim' / 'dicom-images-test' / 'X.DICOM').write_bytes(b'')
+    found = find_dicoms(str(tmp_path / 'siim'))
+    assert found == sorted(found) and len(found) == 6
+    stems = {p.rsplit('/', 1)[1].split('.dcm')[0] for p in found if p.endswith('.dcm')}
+    assert stems == set(info['train']) | set(info['test'])

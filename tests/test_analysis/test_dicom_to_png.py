@@ -1,5 +1,4 @@
-"""tools/dicom_to_png.py: layouts, options, resume, privacy, bad files."""
-import importlib.util
+"""mmchest.analysis.dicom_to_png (tools/dicom_to_png.py): layouts, resume, privacy, bad files."""
 import json
 import os
 import struct
@@ -10,21 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
+from mmchest.analysis.dicom_to_png import dicom_to_png, resize_longer_side
 from mmchest.io.dicom import read_dicom
 from mmchest.io.rle import rle_decode_rows
 from mmchest.synthetic import chest_radiograph, synthetic_uid, write_dicom, write_siim
 
 SIZE = 64
-
-
-@pytest.fixture(scope='module')
-def tool(repo_root):
-    spec = importlib.util.spec_from_file_location('_tool_dicom_to_png',
-                                                  repo_root / 'tools' / 'dicom_to_png.py')
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def png_chunks(path):
@@ -55,11 +45,13 @@ def dicom_dir(tmp_path):
     return src
 
 
-def _run(tool, *args):
-    return tool.main([str(a) for a in args])
+def _run(src, out, **kwargs):
+    """``tools/dicom_to_png.py SRC OUT`` with the flags as keyword arguments (one worker)."""
+    kwargs.setdefault('workers', 1)
+    return dicom_to_png(str(src), str(out), **kwargs)
 
 
-def test_mirror_layout_lossless_metadata_free(tool, dicom_dir, tmp_path, repo_root):
+def test_mirror_layout_lossless_metadata_free(dicom_dir, tmp_path, repo_root):
     out = tmp_path / 'out'
     # Parallel workers are forked: run the tool in its own process, as users do (forking this
     # pytest process, whose torch/OpenCV thread pools are already running, can deadlock).
@@ -79,11 +71,10 @@ def test_mirror_layout_lossless_metadata_free(tool, dicom_dir, tmp_path, repo_ro
         assert png_chunks(out / rel) == ['IHDR', 'IDAT', 'IEND']  # no text/time chunks
 
 
-def test_norm_and_size_options(tool, dicom_dir, tmp_path):
+def test_norm_and_size_options(dicom_dir, tmp_path):
     (dicom_dir / 'broken.dcm').unlink()
     out = tmp_path / 'out'
-    assert _run(tool, dicom_dir, out, '--norm', 'minmax', '--size', '32', '--workers',
-                '1') == 0
+    assert _run(dicom_dir, out, norm='minmax', size=32).status == 0
     png = cv2.imread(str(out / 'c12.png'), cv2.IMREAD_UNCHANGED)
     expected = read_dicom(dicom_dir / 'c12.dcm', norm='minmax')[0]
     expected = cv2.resize(expected, (32, 32), interpolation=cv2.INTER_AREA)
@@ -93,15 +84,14 @@ def test_norm_and_size_options(tool, dicom_dir, tmp_path):
     assert png[16, 16] > png[16, 4]
 
 
-def test_resize_longer_side(tool):
+def test_resize_longer_side():
     img = np.zeros((40, 100), np.uint8)
-    assert tool.resize_longer_side(img, 50).shape == (20, 50)
-    assert tool.resize_longer_side(img, 200).shape == (80, 200)
-    assert tool.resize_longer_side(img, None) is img
+    assert resize_longer_side(img, 50).shape == (20, 50)
+    assert resize_longer_side(img, 200).shape == (80, 200)
+    assert resize_longer_side(img, None) is img
 
 
-def test_resume_skips_finished_and_cleans_only_its_temporaries(tool, dicom_dir, tmp_path,
-                                                               capsys):
+def test_resume_skips_finished_and_cleans_only_its_temporaries(dicom_dir, tmp_path, capsys):
     (dicom_dir / 'broken.dcm').unlink()
     (dicom_dir / 'c12.dcm').unlink()
     out = tmp_path / 'out'
@@ -112,15 +102,16 @@ def test_resume_skips_finished_and_cleans_only_its_temporaries(tool, dicom_dir, 
     for p in user_files:
         p.parent.mkdir(exist_ok=True)
         p.write_bytes(b'user data')
-    assert _run(tool, dicom_dir, out, '--workers', '1') == 0
+    assert _run(dicom_dir, out).status == 0
     capsys.readouterr()
     first = (out / 'a.png').stat().st_mtime_ns
     # an interrupted run: one output missing, one of the tool's temporaries left behind
     (out / 'nested' / 'b.png').unlink()
     (out / 'nested' / '.mmchest-dicom_to_png-k3j2h1.tmp').write_bytes(b'partial')
-    assert _run(tool, dicom_dir, out, '--workers', '1') == 0
+    result = _run(dicom_dir, out)
     text = capsys.readouterr()
-    assert '1 converted, 1 already done, 0 failed' in text.out
+    assert result.status == 0
+    assert '1 converted, 1 already done, 0 failed' in result.summary()
     assert 'removed 1 temporary' in text.err
     assert (out / 'a.png').stat().st_mtime_ns == first
     # unrelated *.tmp files survive, also one with the prefix in a folder the tool does not
@@ -128,52 +119,53 @@ def test_resume_skips_finished_and_cleans_only_its_temporaries(tool, dicom_dir, 
     assert all(p.read_bytes() == b'user data' for p in user_files)
     assert sorted(p.name for p in (out / 'nested').iterdir()) == \
         ['.notes.txt.99.tmp', 'b.png', 'x.tmp']
-    assert _run(tool, dicom_dir, out, '--workers', '1', '--overwrite') == 0
-    assert '2 converted, 0 already done' in capsys.readouterr().out
+    result = _run(dicom_dir, out, overwrite=True)
+    assert result.status == 0
+    assert '2 converted, 0 already done' in result.summary()
     assert all(p.exists() for p in user_files)
 
 
-def test_rerun_with_other_options_is_refused(tool, dicom_dir, tmp_path, capsys):
+def test_rerun_with_other_options_is_refused(dicom_dir, tmp_path, capsys):
     (dicom_dir / 'broken.dcm').unlink()
     out = tmp_path / 'out'
-    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '48') == 0
+    assert _run(dicom_dir, out, size=48).status == 0
     manifest = json.loads((out / '.mmchest_dicom_to_png.json').read_text())
     assert manifest['options']['size'] == 48 and manifest['options']['norm'] == 'auto'
     capsys.readouterr()
     before = {p: p.stat().st_mtime_ns for p in out.rglob('*.png')}
-    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '32') == 2
+    assert _run(dicom_dir, out, size=32).status == 2
     err = capsys.readouterr().err
     assert f'{out} was written with --size 48; this run asks --size 32' in err
     assert 'another output folder' in err and '--overwrite' in err
-    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '48', '--norm',
-                'minmax') == 2
+    assert _run(dicom_dir, out, size=48, norm='minmax').status == 2
     assert 'written with --norm auto, --percentiles 0.5 99.5; this run asks --norm ' \
         'minmax, no --percentiles' in capsys.readouterr().err
     assert {p: p.stat().st_mtime_ns for p in out.rglob('*.png')} == before  # untouched
     # the same options resume; an option the chosen norm ignores does not count
-    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '48', '--window', '1',
-                '2') == 0
-    assert '0 converted, 3 already done' in capsys.readouterr().out
+    result = _run(dicom_dir, out, size=48, window=(1, 2))
+    assert result.status == 0
+    assert '0 converted, 3 already done' in result.summary()
     # --overwrite redoes every file with the new options and records them
-    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '32', '--overwrite') == 0
+    result = _run(dicom_dir, out, size=32, overwrite=True)
     text = capsys.readouterr()
-    assert '3 converted' in text.out and 'was written with --size 48' in text.err
+    assert result.status == 0
+    assert '3 converted' in result.summary() and 'was written with --size 48' in text.err
     assert {cv2.imread(str(p), cv2.IMREAD_UNCHANGED).shape for p in out.rglob('*.png')} == \
         {(32, 32)}
     assert json.loads((out / '.mmchest_dicom_to_png.json').read_text())['options'][
         'size'] == 32
-    assert _run(tool, dicom_dir, out, '--workers', '1', '--size', '32') == 0
+    assert _run(dicom_dir, out, size=32).status == 0
 
 
-def test_pngs_without_manifest_are_not_mixed(tool, dicom_dir, tmp_path, capsys):
+def test_pngs_without_manifest_are_not_mixed(dicom_dir, tmp_path, capsys):
     (dicom_dir / 'broken.dcm').unlink()
     out = tmp_path / 'out'
     out.mkdir()
     cv2.imwrite(str(out / 'a.png'), np.zeros((8, 8), np.uint8))  # options unknown
-    assert _run(tool, dicom_dir, out, '--workers', '1') == 2
+    assert _run(dicom_dir, out).status == 2
     assert 'holds outputs but no .mmchest_dicom_to_png.json' in capsys.readouterr().err
     assert cv2.imread(str(out / 'a.png'), cv2.IMREAD_UNCHANGED).shape == (8, 8)
-    assert _run(tool, dicom_dir, out, '--workers', '1', '--overwrite') == 0
+    assert _run(dicom_dir, out, overwrite=True).status == 0
     assert cv2.imread(str(out / 'a.png'), cv2.IMREAD_UNCHANGED).shape == (SIZE, SIZE)
 
 
@@ -207,17 +199,17 @@ def test_concurrent_runs_into_one_folder(dicom_dir, tmp_path, repo_root):
     assert not [p for p in out.rglob('*') if p.name.endswith('.tmp')]
 
 
-def test_identifier_in_name_is_refused_unless_named_by_uid(tool, tmp_path, capsys):
+def test_identifier_in_name_is_refused_unless_named_by_uid(tmp_path, capsys):
     src = tmp_path / 'src'
     write_dicom(src / 'DOE_JOHN_1234567.dcm', _image(3), patient_name='Doe^John',
                 patient_id='1234567', sop_instance_uid='1.2.826.0.9')
     write_dicom(src / 'safe.dcm', _image(4), patient_id='7654321')
     out = tmp_path / 'out'
-    assert _run(tool, src, out, '--workers', '1') == 3
+    assert _run(src, out).status == 3
     assert 'PatientID/PatientName' in capsys.readouterr().err
     assert sorted(p.name for p in out.rglob('*.png')) == ['safe.png']
     out2 = tmp_path / 'out2'
-    assert _run(tool, src, out2, '--workers', '1', '--names', 'sop') == 0
+    assert _run(src, out2, names='sop').status == 0
     uid_safe = synthetic_uid('file', 'safe.dcm', 'sop')  # write_dicom's default UID
     assert sorted(p.name for p in out2.glob('*.png')) == sorted(['1.2.826.0.9.png',
                                                                  f'{uid_safe}.png'])
@@ -228,14 +220,14 @@ def test_identifier_in_name_is_refused_unless_named_by_uid(tool, tmp_path, capsy
 
 
 @pytest.mark.parametrize('layout', ['siim_png', 'chest_image_pneum'])
-def test_siim_layouts(tool, tmp_path, layout, capsys):
+def test_siim_layouts(tmp_path, layout, capsys):
     info = write_siim(tmp_path / 'data', num_train=5, num_test=2, size=SIZE, seed=3,
                       positive_fraction=0.6)
     root = info['root']
     # a training DICOM without a CSV row is skipped and counted
     write_dicom(os.path.join(root, 'dicom-images-train', 'x', 'y', '9.9.9.dcm'), _image(5))
     out = tmp_path / 'png'
-    assert _run(tool, root, out, '--layout', layout, '--workers', '1') == 0
+    assert _run(root, out, layout=layout).status == 0
     text = capsys.readouterr()
     assert '1 training DICOM(s) without a CSV row' in text.err
     assert sorted(p.stem for p in (out / 'images' / 'train').iterdir()) == sorted(info['train'])
@@ -243,7 +235,7 @@ def test_siim_layouts(tool, tmp_path, layout, capsys):
     assert sorted(p.stem for p in (out / 'masks' / 'train').iterdir()) == sorted(info['train'])
     assert not (out / 'masks' / 'test').exists()
 
-    from mmchest.seg.datasets.siim import read_siim_csv
+    from mmchest.io.siim_labels import read_siim_csv
     labels = read_siim_csv(os.path.join(root, 'train-rle.csv'))
     n_pos = 0
     for image_id in info['train']:
