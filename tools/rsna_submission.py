@@ -10,6 +10,8 @@ Example::
         work_dirs/mask_rcnn_rsna/best_rsna_mAP_epoch_12.pth \
         --img-dir datasets/rsna/stage_2_test_images --out work_dirs/submission.csv \
         --score-thr 0.5 --device cuda:0
+
+A command line over :func:`mmchest.apis.submission.rsna_submission_rows`.
 """
 from __future__ import annotations
 
@@ -18,10 +20,7 @@ import csv
 import os
 import os.path as osp
 import sys
-from typing import List, Sequence
-
-import mmchest  # noqa: F401  (registers the transforms; safe checkpoint loading)
-from mmchest.io.rsna_labels import format_prediction_string
+from typing import Sequence
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -41,45 +40,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def list_dicoms(img_dir: str) -> List[str]:
-    """Sorted ``*.dcm`` paths directly inside ``img_dir``."""
-    if not osp.isdir(img_dir):
-        from mmchest.data_root import require_paths
-        require_paths([img_dir], 'RSNA Pneumonia Detection test images',
-                      'datasets/rsna/README.md')
-    paths = sorted(osp.join(img_dir, f) for f in os.listdir(img_dir)
-                   if f.lower().endswith('.dcm'))
-    if not paths:
-        raise FileNotFoundError(f'no .dcm files in {img_dir!r}')
-    return paths
-
-
-def inference_pipeline(cfg) -> list:
-    """The config's test pipeline without annotation loading."""
-    pipeline = [dict(t) for t in cfg.test_dataloader.dataset.pipeline]
-    return [t for t in pipeline if not str(t['type']).endswith('LoadAnnotations')]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from mmcv.transforms import Compose
-
-    from mmchest.det.inference import load_detector, predict_batches
+    from mmchest.apis import ChestDetInferencer
+    from mmchest.apis.submission import list_dicoms, rsna_submission_rows
 
     paths = list_dicoms(args.img_dir)
-    model = load_detector(args.config, args.checkpoint, args.device, args.cfg_options)
-    pipeline = Compose(inference_pipeline(model.cfg))
-
-    rows = []
-    n_boxes = 0
-    for i, res in predict_batches(model, lambda i: pipeline(dict(img_path=paths[i], img_id=i)),
-                                  range(len(paths)), args.batch_size):
-        pred = res.pred_instances
-        text = format_prediction_string(pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy(),
-                                        score_thr=args.score_thr,
-                                        image_hw=tuple(res.ori_shape[:2]))
-        n_boxes += len(text.split()) // 5
-        rows.append((osp.splitext(osp.basename(paths[i]))[0], text))
+    inferencer = ChestDetInferencer(args.config, args.checkpoint, device=args.device,
+                                    cfg_options=args.cfg_options, score_thr=args.score_thr)
+    rows, n_boxes = rsna_submission_rows(inferencer, paths, args.score_thr, args.batch_size)
 
     out_dir = osp.dirname(osp.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)

@@ -11,14 +11,13 @@ recall and F1 of "is there pneumonia", and the share of ground-truth boxes found
 It prints the threshold with the best score and the highest threshold that still reaches
 ``--target-recall`` (image level), with the options that apply each, and writes
 ``thresholds.png`` (the curves against the threshold) and ``thresholds.json``.
+
+A command line over :mod:`mmchest.apis.thresholds`.
 """
 import argparse
-import copy
 import json
 import os
 import sys
-
-import numpy as np
 
 from mmchest.arg_types import float_range
 
@@ -44,74 +43,30 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def collect(model, dataset, n: int, batch_size: int):
-    """``(pred_boxes, pred_scores, gt_boxes)`` per image, original-image xyxy pixels."""
-    from mmchest.det.inference import predict_batches
-    return [(s.pred_instances.bboxes.cpu().numpy(), s.pred_instances.scores.cpu().numpy(),
-             s.gt_instances.bboxes.cpu().numpy().reshape(-1, 4))
-            for _, s in predict_batches(model, dataset.__getitem__, range(n), batch_size)]
-
-
-def plot_curves(sweep, best, at_target, target: float, path: str, title: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    thrs = [row['score_thr'] for row in sweep]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), constrained_layout=True)
-    for key, label, style in (('rsna_mAP', 'RSNA score (competition)', 'k-'),
-                              ('img_recall', 'image recall', 'C3-'),
-                              ('img_precision', 'image precision', 'C0-'),
-                              ('img_f1', 'image F1', 'C0:'),
-                              ('box_recall', 'box recall (IoU > 0.4)', 'C3--')):
-        ax.plot(thrs, [row[key] for row in sweep], style, label=label, marker='.')
-    ax.axvline(best['score_thr'], color='k', alpha=0.4)
-    ax.annotate(f"best score {best['rsna_mAP']:.3f}", (best['score_thr'], 0.02),
-                rotation=90, va='bottom', ha='right', fontsize=8)
-    ax.axhline(target, color='C3', alpha=0.3, lw=0.8)
-    if at_target is not None:
-        ax.axvline(at_target['score_thr'], color='C3', alpha=0.4)
-        ax.annotate(f'image recall >= {target:g}', (at_target['score_thr'], 0.02),
-                    rotation=90, va='bottom', ha='right', fontsize=8, color='C3')
-    ax.set_xlabel('box score threshold (boxes with score > threshold are kept)')
-    ax.set_ylim(0, 1.02)
-    ax.set_title(title)
-    ax.legend(loc='lower left', fontsize=8)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import mmchest  # noqa: F401  (registers the dataset and transforms; safe checkpoints)
-    from mmdet.registry import DATASETS
+    from mmchest.apis import ChestDetInferencer
+    from mmchest.apis.thresholds import (collect_rsna_results, plot_rsna_curves,
+                                         rsna_threshold_sweep)
 
-    from mmchest.det.inference import load_detector
-    from mmchest.evaluation.rsna_thresholds import (highest_threshold_reaching,
-                                                    score_threshold_sweep)
-
-    model = load_detector(args.config, args.checkpoint, args.device, args.cfg_options)
-    dataset = DATASETS.build(copy.deepcopy(model.cfg[f'{args.split}_dataloader']['dataset']))
-    n = len(dataset) if args.max_images is None else min(args.max_images, len(dataset))
-    results = collect(model, dataset, n, args.batch_size)
-
-    sweep = score_threshold_sweep(results, args.thrs)
-    scored = [row for row in sweep if not np.isnan(row['rsna_mAP'])]
-    # ties go to the lower threshold: the same score with more recall
-    best = max(scored or sweep, key=lambda row: (np.nan_to_num(row['rsna_mAP'], nan=-1.0),
-                                                 -row['score_thr']))
-    at_target = highest_threshold_reaching(sweep, args.target_recall)
+    inferencer = ChestDetInferencer(args.config, args.checkpoint, device=args.device,
+                                    cfg_options=args.cfg_options)
+    results = collect_rsna_results(inferencer, args.split, args.max_images, args.batch_size)
+    n = len(results)
+    found = rsna_threshold_sweep(results, args.thrs, args.target_recall)
+    sweep, best, at_target = found['sweep'], found['best'], found['at_target']
 
     out_dir = args.out_dir or os.path.join(os.path.dirname(args.checkpoint) or '.',
                                            'thresholds')
     os.makedirs(out_dir, exist_ok=True)
-    n_pos = sum(1 for _, _, gt in results if len(gt))
+    n_pos = found['num_positive']
     with open(os.path.join(out_dir, 'thresholds.json'), 'w') as f:
         json.dump(dict(split=args.split, num_images=n, num_positive=n_pos,
                        target_recall=args.target_recall, best=best, at_target_recall=at_target,
                        sweep=sweep), f, indent=1)
-    plot_curves(sweep, best, at_target, args.target_recall,
-                os.path.join(out_dir, 'thresholds.png'),
-                f'RSNA, {args.split} split: {n} images, {n_pos} with boxes')
+    plot_rsna_curves(sweep, best, at_target, args.target_recall,
+                     os.path.join(out_dir, 'thresholds.png'),
+                     f'RSNA, {args.split} split: {n} images, {n_pos} with boxes')
 
     print(f'\n{n} images ({n_pos} with boxes), split {args.split!r}')
     print(f"{'thr':>5} {'RSNA':>6} {'img P':>6} {'img R':>6} {'img F1':>6} {'box R':>6}")

@@ -9,6 +9,8 @@ relative, column-major format (``--rle-format absolute`` for 1-indexed absolute 
 config's test-time post-processing (triplet thresholding, e.g. the one tuned on the validation
 split, passed with ``--cfg-options model.test_cfg.triplet...``) is applied. A DICOM that
 cannot be read is reported, written as ``-1`` and counted; the tool then exits with status 3.
+
+A command line over :func:`mmchest.apis.submission.siim_submission_rows`.
 """
 import argparse
 import csv
@@ -16,8 +18,6 @@ import os
 import sys
 
 from mmengine.config import DictAction
-from mmengine.logging import print_log
-from mmengine.utils import ProgressBar
 
 
 def parse_args(argv=None):
@@ -36,46 +36,13 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import mmchest  # noqa: F401  (registers datasets, transforms, models)
-    from mmchest.engine.bad_files import BadFilesError
-    from mmchest.io.rle import rle_encode
-    from mmchest.seg.datasets.siim import SIIMPneumothoraxDataset
-    from mmchest.seg.inference import load_segmentor, predict_dataset
+    from mmchest.apis import ChestSegInferencer
+    from mmchest.apis.submission import siim_submission_rows
 
-    model = load_segmentor(args.config, args.checkpoint, device=args.device,
-                           cfg_options=args.cfg_options)
-    # bad_files='skip': files that fail the build-time header check are listed, not fatal
-    try:
-        dataset = SIIMPneumothoraxDataset(ann_file='', data_root=None,
-                                          data_prefix=dict(img_path=args.dicom_dir),
-                                          pipeline=model.cfg.test_pipeline, test_mode=True,
-                                          bad_files='skip')
-        bad = dataset.bad_files
-    except BadFilesError as err:  # not one readable DICOM
-        dataset, bad = [], err.bad
-    rows, failed = [], 0
-    for path, reason in bad:
-        image_id = os.path.basename(path)[:-len('.dcm')]
-        print_log(f'{image_id}: cannot read ({reason}); writing -1', logger='current', level=40)
-        rows.append((image_id, '-1'))
-        failed += 1
-    bar = ProgressBar(len(dataset))
-    for idx in range(len(dataset)):
-        image_id = dataset.get_data_info(idx)['image_id']
-        try:
-            (_, sample), = predict_dataset(model, dataset, [idx])
-        except (OSError, ValueError) as err:  # DicomReadError is a ValueError
-            print_log(f'\n{image_id}: cannot read ({err}); writing -1', logger='current',
-                      level=40)
-            rows.append((image_id, '-1'))
-            failed += 1
-            bar.update()
-            continue
-        mask = sample.pred_sem_seg.data[0].cpu().numpy().astype('uint8')
-        rle = rle_encode(mask, relative=args.rle_format == 'relative') if mask.any() else '-1'
-        rows.append((image_id, rle))
-        bar.update()
-    rows.sort()
+    inferencer = ChestSegInferencer(args.config, args.checkpoint, device=args.device,
+                                    cfg_options=args.cfg_options)
+    rows, failed = siim_submission_rows(inferencer, args.dicom_dir,
+                                        relative=args.rle_format == 'relative')
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tmp = args.out + '.tmp'
     with open(tmp, 'w', newline='') as f:

@@ -34,7 +34,7 @@ def _mim_test(cfg, ckpt, work, repo_root):
 
 
 def test_mim_test_refuses_another_model_and_an_empty_file(tmp_path, repo_root):
-    from mmchest.seg.inference import load_segmentor
+    from mmchest.apis import load_segmentor
     info = write_siim_png(tmp_path / 'data', num_train=2, num_test=0, size=64, seed=0)
     cfg = tmp_path / 'tiny_siim_png.py'
     cfg.write_text(CONFIG.format(base=str(repo_root / 'configs/demo/unet_siim_synthetic.py'),

@@ -1,7 +1,4 @@
 """Evaluation refuses a checkpoint that does not fit the model; training stays lenient."""
-import importlib.util
-import sys
-
 import pytest
 import torch
 from mmengine.runner.checkpoint import load_checkpoint
@@ -95,7 +92,7 @@ def test_mmengine_load_checkpoint_is_strict_only_when_required(tmp_path):
 
 
 def test_load_segmentor_refuses_another_model(tmp_path, repo_root):
-    from mmchest.seg.inference import load_segmentor
+    from mmchest.apis import load_segmentor
     siim = load_segmentor(str(repo_root / SIIM), None, device='cpu')
     own = _save(siim.state_dict(), tmp_path / 'siim.pth')
     load_segmentor(str(repo_root / SIIM), own, device='cpu')  # its own config: fine
@@ -113,8 +110,8 @@ def test_load_segmentor_refuses_another_model(tmp_path, repo_root):
 
 
 def test_load_detector_refuses_a_segmentation_checkpoint(tmp_path, repo_root):
-    from mmchest.det.inference import load_detector
-    from mmchest.seg.inference import load_segmentor
+    from mmchest.apis import load_detector
+    from mmchest.apis import load_segmentor
     seg = load_segmentor(str(repo_root / SIIM), None, device='cpu')
     path = _save(seg.state_dict(), tmp_path / 'seg.pth')
     with pytest.raises(CheckpointMismatchError) as info:
@@ -123,18 +120,9 @@ def test_load_detector_refuses_a_segmentation_checkpoint(tmp_path, repo_root):
     assert 'backbone.conv1.weight (16, 3, 7, 7)->(32, 3, 7, 7)' in str(info.value)
 
 
-def _tool(repo_root, name):
-    spec = importlib.util.spec_from_file_location(f'_fit_tool_{name}',
-                                                  repo_root / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def multi_expert_checkpoint(tmp_path_factory, repo_root):
-    from mmchest.seg.inference import load_segmentor
+    from mmchest.apis import load_segmentor
     model = load_segmentor(str(repo_root / MULTI_EXPERT), None, device='cpu')
     return _save(model.state_dict(), tmp_path_factory.mktemp('fit') / 'multi_expert.pth')
 
@@ -144,9 +132,9 @@ def test_infer_exits_non_zero_listing_the_keys(tmp_path, repo_root, capsys,
     from mmchest.synthetic import chest_radiograph, write_dicom
     write_dicom(tmp_path / 'in' / 'a.dcm', chest_radiograph(64, [1, 2]).image)
     out = tmp_path / 'out'
-    rc = _tool(repo_root, 'infer').main([str(repo_root / SIIM), multi_expert_checkpoint,
-                                         str(tmp_path / 'in'), '--out', str(out),
-                                         '--device', 'cpu'])
+    from mmchest.apis.infer_folder import infer_to_folder
+    rc = infer_to_folder(str(repo_root / SIIM), multi_expert_checkpoint, [str(tmp_path / 'in')],
+                         str(out), device='cpu')
     assert rc == 1
     err = capsys.readouterr().err
     assert 'error: checkpoint' in err and 'does not fit' in err and 'backbone.' in err
@@ -154,8 +142,8 @@ def test_infer_exits_non_zero_listing_the_keys(tmp_path, repo_root, capsys,
 
 
 def test_serve_exits_non_zero_before_serving(repo_root, capsys, multi_expert_checkpoint):
-    rc = _tool(repo_root, 'serve').main([str(repo_root / SIIM), multi_expert_checkpoint,
-                                         '--device', 'cpu', '--port', '0'])
+    from mmchest.apis.webapp import run_server
+    rc = run_server(str(repo_root / SIIM), multi_expert_checkpoint, device='cpu', port=0)
     assert rc == 1
     captured = capsys.readouterr()
     assert 'does not fit' in captured.err and 'serving' not in captured.out
@@ -165,8 +153,8 @@ def test_infer_names_an_empty_checkpoint(tmp_path, repo_root, capsys):
     from mmchest.synthetic import chest_radiograph, write_dicom
     write_dicom(tmp_path / 'in' / 'a.dcm', chest_radiograph(64, [1, 2]).image)
     (tmp_path / 'empty.pth').write_bytes(b'')
-    rc = _tool(repo_root, 'infer').main([str(repo_root / SIIM), str(tmp_path / 'empty.pth'),
-                                         str(tmp_path / 'in'), '--out', str(tmp_path / 'o'),
-                                         '--device', 'cpu'])
+    from mmchest.apis.infer_folder import infer_to_folder
+    rc = infer_to_folder(str(repo_root / SIIM), str(tmp_path / 'empty.pth'), [str(tmp_path / 'in')],
+                         str(tmp_path / 'o'), device='cpu')
     assert rc == 1
     assert 'empty.pth' in capsys.readouterr().err.split('is empty (0 bytes)')[0]
