@@ -110,8 +110,7 @@ def test_load_segmentor_refuses_another_model(tmp_path, repo_root):
 
 
 def test_load_detector_refuses_a_segmentation_checkpoint(tmp_path, repo_root):
-    from mmchest.apis import load_detector
-    from mmchest.apis import load_segmentor
+    from mmchest.apis import load_detector, load_segmentor
     seg = load_segmentor(str(repo_root / SIIM), None, device='cpu')
     path = _save(seg.state_dict(), tmp_path / 'seg.pth')
     with pytest.raises(CheckpointMismatchError) as info:
