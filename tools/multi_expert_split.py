@@ -1,3 +1,4 @@
+#!/usr/bin/env python
 """Re-split the multi-expert pneumonia dataset by patient, writing an indices.json-shaped file.
 
 The split is stratified by class (pneumonia / norma) and grouped by patient: the pneumonia
@@ -13,27 +14,23 @@ Example::
 
 then train with ``--cfg-options train_dataloader.dataset.ann_file=indices_by_patient.json``
 (and the same for the val/test dataloaders).
+:func:`mmchest.analysis.multi_expert_split.split_by_patient` does the work.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 from typing import List, Optional
 
-from mmchest.io.multi_expert_layout import (CLASS_DIRS, DEFAULT_SPLIT_RATIOS, SPLITS,
-                                            indices_to_json, load_json, parse_dup_list,
-                                            parse_indices, resplit, scan_images, split_leaks)
+from mmchest.analysis.multi_expert_split import DEFAULT_FRACTIONS, split_by_patient, write_split
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('data_root', help='folder holding images/, masks/ (and indices.json)')
     parser.add_argument('--out', required=True, help='output JSON (indices.json shape)')
-    parser.add_argument('--fractions', type=float, nargs=3,
-                        default=tuple(DEFAULT_SPLIT_RATIOS[k] for k in SPLITS),
+    parser.add_argument('--fractions', type=float, nargs=3, default=DEFAULT_FRACTIONS,
                         metavar=('TRAIN', 'VAL', 'TEST'),
                         help='relative split sizes (default: %(default)s, as the dataset)')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
@@ -48,31 +45,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    indices_path = osp.join(args.data_root, args.indices)
-    dup_path = osp.join(args.data_root, args.dup_list)
-    groups = parse_dup_list(load_json(dup_path), dup_path) if osp.isfile(dup_path) else {}
-    if osp.isfile(indices_path):
-        source = parse_indices(load_json(indices_path), indices_path)
-        studies = {cls: [i for s in source.values() for i in s[cls]] for cls in CLASS_DIRS}
-        print(f'{indices_path}: {len(split_leaks(source, groups))} same-patient group(s) '
-              'span several splits')
-    elif osp.isdir(osp.join(args.data_root, 'images')):
-        found = scan_images(osp.join(args.data_root, 'images'))
-        studies = {cls: list(found[cls]) for cls in CLASS_DIRS}
-    else:
-        print(f'error: neither {indices_path} nor {osp.join(args.data_root, "images")} '
-              'exists', file=sys.stderr)
+    try:
+        split = split_by_patient(args.data_root, args.fractions, args.seed, args.indices,
+                                 args.dup_list)
+    except FileNotFoundError as err:
+        print(f'error: {err}', file=sys.stderr)
         return 2
-    if not osp.isfile(dup_path):
-        print(f'warning: {dup_path} not found; grouping by study only', file=sys.stderr)
-    out = resplit(studies, groups, dict(zip(SPLITS, args.fractions)), seed=args.seed)
-    leaks = split_leaks(out, groups)
-    assert not leaks, leaks  # grouped split: cannot happen
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w', encoding='utf-8') as f:
-        json.dump(indices_to_json(out), f, indent=1)
-    for split, by_class in out.items():
-        print(f'{split}: ' + ', '.join(f'{len(ids)} {cls}' for cls, ids in by_class.items()))
+    if split.source_leaks is not None:
+        print(f'{split.source}: {split.source_leaks} same-patient group(s) span several splits')
+    if split.dup_list is None:
+        print(f'warning: {osp.join(args.data_root, args.dup_list)} not found; grouping by '
+              'study only', file=sys.stderr)
+    write_split(args.out, split.indices)
+    for name, by_class in split.indices.items():
+        print(f'{name}: ' + ', '.join(f'{len(ids)} {cls}' for cls, ids in by_class.items()))
     print(f'wrote {args.out} (seed {args.seed}, 0 leaking groups)')
     return 0
 

@@ -365,11 +365,8 @@ def layout_config(layout: str, root: str, repo_root: Optional[str] = None):
     cfg = Config.fromfile(osp.join(repo_root, LAYOUT_CONFIGS[layout]))
     over: dict = dict(data_root=root, split=None)
     if layout == 'siim':
-        names = ['train-rle.csv', 'stage_2_train.csv']
-        found = [n for n in names if osp.isfile(osp.join(root, n))]
-        if not found:
-            raise FileNotFoundError(f'no RLE CSV in {root!r} (looked for {names})')
-        over.update(ann_file=found[0], layout='dicom')
+        from mmchest.io.siim_labels import find_siim_csv
+        over.update(ann_file=osp.basename(find_siim_csv(root)), layout='dicom')
     elif layout == 'siim_png':
         over.update(layout='png', ann_file='',
                     data_prefix=dict(img_path='images/train', seg_map_path='masks/train'))

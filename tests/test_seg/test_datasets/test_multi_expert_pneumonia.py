@@ -1,6 +1,6 @@
 """MultiExpertPneumoniaDataset + LoadExpertMasks on a hand-made tree, and the re-split tool."""
-import importlib.util
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -257,26 +257,23 @@ def test_mask_follows_image_through_crop_and_flip(root):
     np.testing.assert_array_equal(results['gt_seg_map'], results['img'][..., 0] > 100)
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'multi_expert_split', str(__import__('pathlib').Path(__file__).parents[3]
-                                  / 'tools/multi_expert_split.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_resplit_tool_groups_patients_and_dataset_reads_it(root, capsys):
+def test_resplit_tool_groups_patients_and_dataset_reads_it(root, cli, repo_root):
     (root / 'indices.json').write_text(json.dumps({
         'train': {'pneumonia': [1], 'norma': [1]},
         'val': {'pneumonia': [2], 'norma': []},
         'test': {'pneumonia': [3], 'norma': [2]}}))
     assert 'case_1' in json.loads((root / 'masks/dup_list.json').read_text())
     out = root / 'by_patient.json'
-    assert _tool().main([str(root), '--out', str(out), '--fractions', '0.5', '0.25', '0.25',
-                         '--seed', '1']) == 0
-    assert '1 same-patient group(s) span several splits' in capsys.readouterr().out
+    proc = cli([sys.executable, repo_root / 'tools' / 'multi_expert_split.py', root, '--out',
+                out, '--fractions', '0.5', '0.25', '0.25', '--seed', '1'])
+    assert '1 same-patient group(s) span several splits' in proc.stdout
     split = json.loads(out.read_text())
+    # the command writes what the package computes
+    from mmchest.analysis.multi_expert_split import split_by_patient
+    from mmchest.io.multi_expert_layout import indices_to_json
+    computed = split_by_patient(str(root), (0.5, 0.25, 0.25), seed=1)
+    assert computed.source_leaks == 1
+    assert indices_to_json(computed.indices) == split
     where = {(c, i): s for s, b in split.items() for c, ids in b.items() for i in ids}
     assert sorted(where) == [('norma', 1), ('norma', 2), ('pneumonia', 1), ('pneumonia', 2),
                              ('pneumonia', 3)]
@@ -350,9 +347,10 @@ def test_default_is_a_seeded_split_grouped_by_patient(zenodo):
 
 
 def test_default_split_is_what_the_resplit_tool_writes(zenodo, tmp_path):
+    from mmchest.analysis.multi_expert_split import split_by_patient, write_split
     root, _, _ = zenodo
     out = tmp_path / 'by_patient.json'
-    assert _tool().main([str(root), '--out', str(out)]) == 0
+    write_split(str(out), split_by_patient(str(root)).indices)  # tools/multi_expert_split.py
     written = json.loads(out.read_text())
     for s in ('train', 'val', 'test'):
         ds = MultiExpertPneumoniaDataset(data_root=str(root), split=s, views='both',
