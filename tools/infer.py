@@ -28,6 +28,12 @@ sources:
   per image. ``probability`` is the has-finding score: the maximum foreground probability
   (segmentation) or the highest box score (detection; 0 without boxes).
 
+- ``--format dicom``: ``dicom/<name>.dcm``, a DICOM Segmentation (segmentation configs;
+  BINARY from the mask, or FRACTIONAL from the probability map with ``--seg-type
+  fractional``) or a TID 1500 Comprehensive 3D SR with one planar ROI and probability per box
+  (detection configs), referencing the source DICOM (docs/hospital_outputs.md); instead of
+  the masks/boxes, or next to them with ``--format native --format dicom``. A non-DICOM
+  input gets no DICOM output and a row in ``errors.csv``;
 - ``errors.csv``: ``source,error``, one row per input that is missing or cannot be read
   (header only when there is none, so a rerun never leaves an old list behind).
 
@@ -63,6 +69,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='largest DICOM read, Rows x Columns x frames x samples from its '
                         "header (default: the config loader's, 8192 x 8192); larger files "
                         'are listed in errors.csv')
+    parser.add_argument('--format', action='append', choices=('native', 'dicom'),
+                        dest='formats', help='native: masks/*.png or boxes/*.json (default); '
+                        'dicom: dicom/<name>.dcm, a DICOM SEG (segmentation) or TID 1500 SR '
+                        '(detection) referencing its DICOM source; repeat for both: '
+                        '--format native --format dicom')
+    parser.add_argument('--seg-type', choices=('binary', 'fractional'), default='binary',
+                        help='--format dicom SEG from the mask (binary, default) or the '
+                        'probability map (fractional)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, as in mim test')
     return parser.parse_args(argv)
@@ -74,7 +88,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return infer_to_folder(args.config, args.checkpoint, args.inputs, args.out,
                            score_thr=args.score_thr, device=args.device,
                            overlays=not args.no_overlay, max_pixels=args.max_pixels,
-                           cfg_options=args.cfg_options)
+                           cfg_options=args.cfg_options, formats=args.formats or ['native'],
+                           seg_type=args.seg_type)
 
 
 if __name__ == '__main__':

@@ -30,12 +30,16 @@ from mmchest.io.dicom_sr import build_measurement_report
 
 from .prediction import Prediction
 
-__all__ = ['DicomOutput', 'SEG_TYPES', 'finding_name', 'algorithm_info', 'prediction_to_dicom']
+__all__ = ['DicomOutput', 'SEG_TYPES', 'OUTPUT_FORMATS', 'finding_name', 'algorithm_info',
+           'prediction_to_dicom', 'write_dicom_file']
 
 PathLike = Union[str, 'os.PathLike[str]']
 SegType = Literal['binary', 'fractional']
 #: Accepted ``seg_type`` values.
 SEG_TYPES = ('binary', 'fractional')
+#: ``tools/infer.py --format`` values: ``native`` (masks/*.png or boxes/*.json) and
+#: ``dicom`` (dicom/<name>.dcm, SEG or SR).
+OUTPUT_FORMATS = ('native', 'dicom')
 
 
 def finding_name(inferencer: Any) -> str:
@@ -192,3 +196,26 @@ class DicomOutput:
         ds = self.build(prediction, source, **kwargs)
         ds.save_as(os.fspath(path), enforce_file_format=True)
         return ds
+
+
+def write_dicom_file(output: DicomOutput, prediction: Prediction, out: PathLike,
+                     name: str) -> Optional[str]:
+    """Write ``<out>/dicom/<name>.dcm`` (``tools/infer.py --format dicom``).
+
+    Args:
+        output (DicomOutput): the inferencer's output.
+        prediction (Prediction): one result; its ``source`` must be a DICOM file.
+        out (str | PathLike): the output folder.
+        name (str): the output name (identifier-free, as the tool's other outputs).
+
+    Returns:
+        str, optional: None when written, else the reason for ``errors.csv`` (e.g. a PNG
+        input: "DICOM output: not a DICOM file: ...").
+    """
+    folder = osp.join(os.fspath(out), 'dicom')
+    os.makedirs(folder, exist_ok=True)
+    try:
+        output.write(prediction, osp.join(folder, f'{name}.dcm'))
+    except DerivedObjectError as err:
+        return f'DICOM output: {err}'
+    return None

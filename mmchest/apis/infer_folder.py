@@ -54,7 +54,8 @@ def infer_to_folder(config: str, checkpoint: Optional[str], inputs: Sequence[str
                     score_thr: float = 0.5, device: Optional[str] = None,
                     overlays: bool = True, max_pixels: Optional[int] = None,
                     cfg_options: Optional[dict] = None, stdout: TextIO = None,
-                    stderr: TextIO = None) -> int:
+                    stderr: TextIO = None, formats: Sequence[str] = ('native', ),
+                    seg_type: str = 'binary') -> int:
     """Predict DICOM/PNG files and folders with a model of this project into ``out``.
 
     Before the model loads, ``out`` is created and proved writable and every input is
@@ -73,6 +74,10 @@ def infer_to_folder(config: str, checkpoint: Optional[str], inputs: Sequence[str
         cfg_options (dict, optional): Config overrides, as ``mim test --cfg-options``.
         stdout, stderr (TextIO, optional): Where the summary line and the progress/errors
             go. Default: ``sys.stdout`` / ``sys.stderr``.
+        formats (Sequence[str]): ``'native'`` (masks/boxes, the default) and/or ``'dicom'``
+            (``dicom/<name>.dcm``: SEG or SR, :mod:`mmchest.apis.dicom_output`; a non-DICOM
+            input is listed in ``errors.csv``).
+        seg_type (str): ``--format dicom`` SEGs: ``'binary'`` or ``'fractional'``.
 
     Returns:
         int: Exit status: 0 all done; 1 the checkpoint cannot be used; 2 ``out`` is not a
@@ -105,6 +110,14 @@ def infer_to_folder(config: str, checkpoint: Optional[str], inputs: Sequence[str
     except CHECKPOINT_ERRORS as err:
         print(f'error: {err}', file=stderr)
         return 1
+    dicom = None
+    if 'dicom' in formats:
+        from .dicom_output import DerivedObjectError, DicomOutput, write_dicom_file
+        try:
+            dicom = DicomOutput(inferencer, config, checkpoint, seg_type=seg_type)
+        except DerivedObjectError as err:
+            print(f'error: --format dicom: {err}', file=stderr)
+            return 2
     detail = 'mask_pixels' if inferencer.task == 'seg' else 'num_boxes'
     n_pos = n_done = 0
     print(f'{len(paths)} image(s), {inferencer.task} model on {inferencer.device}',
@@ -122,14 +135,21 @@ def infer_to_folder(config: str, checkpoint: Optional[str], inputs: Sequence[str
                 errors.append((path, reason))
                 bar.update()
                 continue
+            native = 'native' in formats
             if pred.mask is not None:
-                _write_png(osp.join(out, 'masks', f'{name}.png'), pred.mask * 255)
+                if native:
+                    _write_png(osp.join(out, 'masks', f'{name}.png'), pred.mask * 255)
                 value = int(pred.mask.sum())
             else:
-                os.makedirs(osp.join(out, 'boxes'), exist_ok=True)
-                with open(osp.join(out, 'boxes', f'{name}.json'), 'w') as fj:
-                    json.dump(boxes_json(name, pred, score_thr), fj, indent=1)
+                if native:
+                    os.makedirs(osp.join(out, 'boxes'), exist_ok=True)
+                    with open(osp.join(out, 'boxes', f'{name}.json'), 'w') as fj:
+                        json.dump(boxes_json(name, pred, score_thr), fj, indent=1)
                 value = len(pred.boxes)
+            reason = None if dicom is None else write_dicom_file(dicom, pred, out, name)
+            if reason:
+                stderr.write(f'\n{path}: {reason}\n')
+                errors.append((path, reason))
             if overlays:
                 _write_png(osp.join(out, 'overlays', f'{name}.png'), pred.overlay())
             writer.writerow([name, path, f'{pred.probability:.6f}', int(pred.has_finding),
