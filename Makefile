@@ -11,14 +11,23 @@ install:
 test: install test-deps
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
-# The browser test of tools/serve.py drives Debian's headless Chromium; it is skipped (with
-# that reason) only when Chromium cannot be installed here.
+# The browser test of tools/serve.py drives Debian's headless Chromium; the DICOM SEG/SR
+# tests validate with dicom3tools' dciodvfy and the PACS tests start Debian's Orthanc with
+# its DICOMweb plugin. Each is skipped (with that reason) only when it cannot be installed.
 test-deps:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
 	    echo "[mmchest] installing chromium for the browser test" && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "[mmchest] chromium could not be installed: the browser test will be skipped"
+	@missing=""; \
+	  { [ -x /usr/sbin/Orthanc ] || command -v Orthanc >/dev/null 2>&1; } || missing="$$missing orthanc"; \
+	  [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || missing="$$missing orthanc-dicomweb"; \
+	  command -v dciodvfy >/dev/null 2>&1 || missing="$$missing dicom3tools"; \
+	  [ -z "$$missing" ] || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	    echo "[mmchest] installing$$missing for the DICOM SEG/SR and PACS tests" && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } || \
+	  echo "[mmchest]$$missing could not be installed: the dciodvfy checks / Orthanc tests will be skipped"
 
 demo: install
 	@bash tools/demo.sh
