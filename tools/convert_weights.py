@@ -13,11 +13,10 @@ with a list of them. The result is checked against ``mmpretrain.SEResNeXt(depth)
 tensor present, every shape equal) and written as ``{'state_dict': ..., 'meta': ...}`` without a
 ``backbone.`` prefix, so configs load it with
 ``init_cfg=dict(type='Pretrained', checkpoint=OUT)`` (``configs/unet_seresnext50_siim.py``
-expects ``checkpoints/seresnext50_32x4d_mmpretrain.pth``).
+expects ``checkpoints/seresnext50_32x4d_mmpretrain.pth``). The work is
+``mmchest.weights.convert.convert_seresnext_file``.
 """
 import argparse
-import os
-import os.path as osp
 import sys
 
 
@@ -31,68 +30,24 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def read_state_dict(path: str) -> dict:
-    """The tensors of a checkpoint file: a bare state dict, or its ``state_dict`` / ``model``."""
-    import torch
-    if path.endswith('.safetensors'):
-        try:
-            from safetensors.torch import load_file
-        except ImportError:
-            raise SystemExit(f'error: {path} is a safetensors file; pip install safetensors')
-        return dict(load_file(path, device='cpu'))
-    try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - reported with the file name
-        raise SystemExit(f'error: cannot read {path} as a weights-only torch checkpoint: {exc}')
-    if isinstance(obj, dict):
-        for key in ('state_dict', 'model'):
-            if isinstance(obj.get(key), dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise SystemExit(f'error: {path} holds no state dict of tensors')
-    return dict(obj)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if not osp.isfile(args.src):
-        raise SystemExit(f'error: {args.src} does not exist')
-    import torch
-
-    from mmchest.weights import (WeightConversionError, convert_seresnext, format_mismatches,
-                                 shape_mismatches)
-
-    source = read_state_dict(args.src)
-    print(f'read {len(source)} tensors from {args.src}')
+    from mmchest.weights import WeightConversionError
+    from mmchest.weights.convert import convert_seresnext_file
     try:
-        result = convert_seresnext(source, depth=args.depth)
-    except WeightConversionError as exc:
+        done = convert_seresnext_file(args.src, args.out, depth=args.depth)
+    except (FileNotFoundError, WeightConversionError) as exc:
         raise SystemExit(f'error: {exc}')
+    result = done.conversion
+    print(f'read {done.num_source} tensors from {args.src}')
     print(f'naming: {result.source}; {len(result.renamed)} tensors renamed')
     if result.dropped:
         print(f'left out the classifier: {", ".join(result.dropped)}')
     if result.filled:
         print(f'{len(result.filled)} BatchNorm num_batches_tracked counters were missing '
               '(checkpoint older than PyTorch 0.4.1): written as 0')
-
-    from mmpretrain.models.backbones import SEResNeXt
-    backbone = SEResNeXt(depth=args.depth, groups=32, width_per_group=4, out_indices=(0, 1, 2, 3))
-    own = backbone.state_dict()
-    wrong = shape_mismatches(result.state_dict, own)
-    if wrong:
-        raise SystemExit('error: shapes differ from mmpretrain.SEResNeXt: '
-                         f'{format_mismatches(wrong)}')
-    backbone.load_state_dict(result.state_dict, strict=True)
-    print(f'checked: {len(result.state_dict)}/{len(own)} tensors of '
+    print(f'checked: {len(result.state_dict)}/{done.num_backbone} tensors of '
           f'mmpretrain.SEResNeXt(depth={args.depth}) present, shapes equal')
-
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    tmp = f'{args.out}.tmp'
-    meta = dict(converted_from=osp.basename(args.src), naming=result.source,
-                backbone=f'mmpretrain.SEResNeXt(depth={args.depth}, groups=32, width_per_group=4)')
-    torch.save({'state_dict': result.state_dict, 'meta': meta}, tmp)
-    os.replace(tmp, args.out)
     print(f'wrote {args.out}: load it with '
           f"init_cfg=dict(type='Pretrained', checkpoint='{args.out}')")
     return 0

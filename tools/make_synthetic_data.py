@@ -9,7 +9,8 @@ Example::
 Layouts (under ``--out``): ``siim/`` (SIIM-ACR Kaggle DICOMs + ``train-rle.csv`` +
 ``stage_2_train.csv``), ``siim_png/`` (MMSegmentation ``chest_image_pneum`` PNG export),
 ``rsna/`` (RSNA Pneumonia Detection stage 2) and ``multi_expert_pneumonia/`` (zenodo 5732746).
-See ``mmchest/synthetic.py`` for what each contains. Same arguments, same bytes.
+See ``mmchest/synthetic/`` for what each contains (``mmchest.synthetic.layouts`` writes them).
+Same arguments, same bytes.
 """
 import argparse
 import os.path as osp
@@ -23,8 +24,8 @@ except ImportError:  # running from a checkout that is not pip-installed
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmchest import synthetic  # noqa: E402
-
-LAYOUTS = ('siim', 'siim_png', 'rsna', 'multi_expert')
+from mmchest.synthetic.layouts import (LAYOUTS, describe_layout,  # noqa: E402
+                                       layout_image_count, write_layout)
 
 
 def parse_args(argv: List[str] = None) -> argparse.Namespace:
@@ -76,40 +77,18 @@ def make_progress(total: int) -> Callable[[], None]:
 
 def main(argv: List[str] = None) -> Dict[str, dict]:
     args = parse_args(argv)
-    num_test = args.num // 4 if args.num_test is None else args.num_test
-    half = max(1, args.num // 2)
-    jobs = {
-        'siim': (args.num + num_test, lambda p: synthetic.write_siim(
-            args.out, args.num, num_test, size=args.size, seed=args.seed, progress=p)),
-        'siim_png': (args.num + num_test, lambda p: synthetic.write_siim_png(
-            args.out, args.num, num_test, size=args.size, seed=args.seed, progress=p)),
-        'rsna': (args.num + num_test, lambda p: synthetic.write_rsna(
-            args.out, args.num, num_test, size=args.size, seed=args.seed, progress=p)),
-        'multi_expert': (4 * half, lambda p: synthetic.write_multi_expert(
-            args.out, half, half, size=args.size, seed=args.seed, progress=p)),
-    }
     results = {}
     start = time.time()
     for layout in args.layouts:
-        total, write = jobs[layout]
+        total = layout_image_count(layout, args.num, args.num_test)
         print(f'{layout}: {total} images at {args.size}x{args.size}')
-        results[layout] = write(make_progress(total))
+        results[layout] = write_layout(layout, args.out, args.num, args.num_test,
+                                       size=args.size, seed=args.seed,
+                                       progress=make_progress(total))
         print()
     print(f'Done in {time.time() - start:.1f} s. Summary:')
     for layout, info in results.items():
-        if layout == 'multi_expert':
-            detail = (f'{info["images"]} images, {info["masks"]} expert masks, '
-                      f'{len(info["dup_list"])} same-patient groups')
-        elif layout == 'siim_png':
-            detail = (f'{len(info["train"])} train + {len(info["val"])} val listed, '
-                      f'{len(info["test"])} test images')
-        elif layout == 'siim':
-            detail = (f'{len(info["train"])} train ({info["positives"]} with pneumothorax, '
-                      f'{info["rows"]} RLE rows), {len(info["test"])} test images')
-        else:
-            detail = (f'{len(info["train"])} train ({info["positives"]} with opacities, '
-                      f'{info["boxes"]} boxes), {len(info["test"])} test images')
-        print(f'  {layout:<13} {info["root"]}: {detail}')
+        print(describe_layout(layout, info))
     return results
 
 

@@ -12,7 +12,9 @@ Modules (the names below are re-exported here, so ``from mmchest.synthetic impor
 * :mod:`~mmchest.synthetic.siim`, :mod:`~mmchest.synthetic.rsna`,
   :mod:`~mmchest.synthetic.multi_expert`: the layout writers and their case generators;
 * :mod:`~mmchest.synthetic.seeding`: seeds, UIDs, patient ids and size limits;
-  :mod:`~mmchest.synthetic.files`: :class:`SyntheticCase` and the PNG/NPZ writers.
+  :mod:`~mmchest.synthetic.files`: :class:`SyntheticCase` and the PNG/NPZ writers;
+* :mod:`~mmchest.synthetic.layouts`: every layout behind one call (what
+  ``tools/make_synthetic_data.py`` runs).
 
 Layouts (each a ``write_*`` function, used by ``tools/make_synthetic_data.py``):
 
