@@ -14,28 +14,7 @@
 #     train_dataloader.dataset.data_root=datasets/synthetic/rsna \
 #     val_dataloader.dataset.data_root=datasets/synthetic/rsna \
 #     test_dataloader.dataset.data_root=datasets/synthetic/rsna
-_base_ = [
-    'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-    './_base_/datasets/rsna.py',
-]
-custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)
+_base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py', './_base_/rsna_rcnn.py']
 
 model = dict(
     roi_head=dict(bbox_head=dict(num_classes=1), mask_head=dict(num_classes=1)))
-
-# 0.02 is mmdet's lr for 16 images per step; 8 here
-optim_wrapper = dict(optimizer=dict(lr=0.01))
-auto_scale_lr = dict(enable=False, base_batch_size=8)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, save_best='rsna/mAP', rule='greater',
-                    max_keep_ckpts=3),
-    # reads DICOM: `mim test ... --show-dir DIR` writes DIR/<patientId>.png (GT | prediction)
-    visualization=dict(type='DicomDetVisualizationHook'))
-# training from load_from skips (and lists) checkpoint layers whose shapes do not fit
-custom_hooks = [dict(type='FineTuneLoadHook')]
-# `mim test mmdet CONFIG --checkpoint CKPT --tta`: the views of tta_pipeline
-# (configs/_base_/datasets/rsna.py), boxes flipped back, pooled and merged by NMS
-tta_model = dict(type='BoxDetTTAModel',
-                 tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))

@@ -11,7 +11,7 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_20k.py',
 ]
-custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmchest.seg'], allow_failed_imports=False)
 
 crop_size = (512, 512)
 # batches are padded to crop_size when training and to a multiple of 16 (the U-Net's

@@ -10,7 +10,7 @@
 #       --cfg-options model.backbone.init_cfg.checkpoint=/path/seresnext50_32x4d_mmpretrain.pth
 #   mim train mmseg configs/unet_seresnext50_siim.py --cfg-options model.backbone.init_cfg=None
 _base_ = ['./unet_siim.py']
-custom_imports = dict(imports=['mmchest', 'mmpretrain.models'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmchest.seg', 'mmpretrain.models'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         _delete_=True,

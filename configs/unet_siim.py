@@ -11,7 +11,7 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py',
 ]
-custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmchest.seg'], allow_failed_imports=False)
 
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)

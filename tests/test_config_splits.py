@@ -1,6 +1,6 @@
-"""Every SIIM, RSNA and multi-expert config holds out a test split: its train/val/test datasets,
-built on synthetic downloads, are non-empty and share no image (and, for the multi-expert
-seeded split, no patient)."""
+"""Every SIIM, RSNA (detection and classification) and multi-expert config holds out a test
+split: its train/val/test datasets, built on synthetic downloads, are non-empty and share no
+image (and, for the multi-expert seeded split, no patient)."""
 import json
 from pathlib import Path
 
@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 ALL = sorted(p for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
 ALL += sorted((REPO / 'projects').rglob('configs/*.py'))
 SPLITS = ('train', 'val', 'test')
-TYPES = ('SIIMPneumothoraxDataset', 'RSNAPneumoniaDataset', 'MultiExpertPneumoniaDataset')
+TYPES = ('SIIMPneumothoraxDataset', 'RSNAPneumoniaDataset', 'MultiExpertPneumoniaDataset',
+         'RSNAClassificationDataset')
 
 
 def _dataset_type(path):
@@ -49,7 +50,7 @@ def roots(tmp_path_factory):
 def _root_for(ds_cfg, roots):
     if ds_cfg.type == 'SIIMPneumothoraxDataset':
         return roots['siim_png' if ds_cfg.get('layout') == 'png' else 'siim']
-    return roots['rsna' if ds_cfg.type == 'RSNAPneumoniaDataset' else 'multi_expert']
+    return roots['multi_expert' if ds_cfg.type == 'MultiExpertPneumoniaDataset' else 'rsna']
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(REPO)))

@@ -10,6 +10,10 @@ import mmchest  # noqa: F401
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
 CONFIGS += sorted((REPO / 'projects').rglob('configs/*.py'))
+#: per host (default_scope): the mmchest subpackage its configs import, and its flip-TTA model
+SUBPACKAGE = {'mmseg': 'mmchest.seg', 'mmdet': 'mmchest.det', 'mmpretrain': 'mmchest.cls'}
+TTA_MODEL = {'mmseg': 'TripletSegTTAModel', 'mmdet': 'BoxDetTTAModel',
+             'mmpretrain': 'AverageClsScoreTTA'}
 
 
 def _no_pretrained(cfg):
@@ -31,11 +35,12 @@ def test_there_are_configs():
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
 def test_config_loads_and_builds_model(path):
     cfg = Config.fromfile(str(path))
-    assert cfg.custom_imports['imports'][0].split('.')[0] == 'mmchest'
+    scope = cfg.get('default_scope')
+    assert scope in SUBPACKAGE
+    # the host's subpackage, not the whole package (nor another host's)
+    assert cfg.custom_imports['imports'][0] == SUBPACKAGE[scope]
     assert cfg.custom_imports['allow_failed_imports'] is False
     assert 'work_dir' not in cfg and cfg.get('launcher') in (None, 'none')
-    scope = cfg.get('default_scope')
-    assert scope in ('mmseg', 'mmdet', 'mmpretrain')
     init_default_scope(scope)
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
     model = registry.build(ConfigDict(_no_pretrained(cfg.model.to_dict())))
@@ -50,9 +55,7 @@ def test_config_has_a_flip_tta_that_builds(path):
     """`mim test --tta`: every entry and demo config names its TTA model and a flip pipeline."""
     cfg = Config.fromfile(str(path))
     scope = cfg.default_scope
-    assert cfg.tta_model.type == {'mmseg': 'TripletSegTTAModel',
-                                  'mmdet': 'BoxDetTTAModel',
-                                  'mmpretrain': 'AverageClsScoreTTA'}[scope]
+    assert cfg.tta_model.type == TTA_MODEL[scope]
     load, tta = cfg.tta_pipeline
     assert load.type == cfg.test_dataloader.dataset.pipeline[0].type
     assert tta.type == 'TestTimeAug'

@@ -6,13 +6,10 @@
 #       --checkpoint work_dirs/mask_rcnn_rsna_synthetic/epoch_3.pth --show-dir overlays
 # (all three: `make demo-rsna`). rsna/mAP is reported on the held-out `split='test'` patients
 # (10 %): 0.687 after 4 min of training on 2 CPU cores (datasets/rsna/README.md).
-_base_ = ['../mask_rcnn_rsna.py']
+_base_ = ['../_base_/mask_rcnn_rsna_256x256.py']
 
 data_root = 'datasets/synthetic/rsna'
-img_scale = (256, 256)
 norm_cfg = dict(type='BN', requires_grad=True)
-meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-             'flip_direction', 'view_position', 'class_label', 'target')
 max_epochs = 3
 
 model = dict(
@@ -33,42 +30,11 @@ model = dict(
         rpn=dict(nms_pre=500, max_per_img=100),
         rcnn=dict(score_thr=0.05, max_per_img=20)))
 
-train_pipeline = [
-    dict(type='LoadDicomImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs', meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='LoadDicomImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=meta_keys + ('instances', )),
-]
-tta_pipeline = [
-    dict(type='LoadDicomImageFromFile'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale=img_scale, keep_ratio=True)],
-        [dict(type='RandomFlip', prob=0.0), dict(type='RandomFlip', prob=1.0)],
-        [dict(type='LoadAnnotations', with_bbox=True)],
-        [dict(type='PackDetInputs', meta_keys=meta_keys + ('instances', ))],
-    ]),
-]
 # as test_cfg.rcnn.max_per_img
 tta_model = dict(tta_cfg=dict(max_per_img=20))
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+train_dataloader = dict(batch_size=4, num_workers=1, dataset=dict(data_root=data_root))
+val_dataloader = dict(batch_size=4, num_workers=1, dataset=dict(data_root=data_root))
+test_dataloader = dict(batch_size=4, num_workers=1, dataset=dict(data_root=data_root))
 
 optim_wrapper = dict(
     _delete_=True,

@@ -56,13 +56,8 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, split_ratios=_splits, pipeline=test_pipeline))
 # held out: tools/search_thresholds.py tunes the triplet on 'val', `mim test` reports 'test'
 test_dataloader = dict(
-    batch_size=1,
     num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='SIIMPneumothoraxDataset', data_root=data_root, ann_file='train-rle.csv',
-                 data_prefix=dict(img_path='dicom-images-train'), split='test',
-                 split_ratios=_splits, pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, split_ratios=_splits, pipeline=test_pipeline))
 
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [

@@ -52,57 +52,30 @@ tta_pipeline = [
     ]),
 ]
 
+# The download as split and fused for training; val/test score against the majority mask.
+_multi_expert = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file=ann_file,
+    split_ratios=split_ratios,
+    split_seed=split_seed,
+    views=views,
+    experts=experts,
+    missing_mask='error')
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file,
-        split_ratios=split_ratios,
-        split_seed=split_seed,
-        split='train',
-        views=views,
-        experts=experts,
-        fusion=train_fusion,
-        missing_mask='error',
-        pipeline=train_pipeline))
+    dataset=dict(split='train', fusion=train_fusion, pipeline=train_pipeline, **_multi_expert))
 val_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file,
-        split_ratios=split_ratios,
-        split_seed=split_seed,
-        split='val',
-        views=views,
-        experts=experts,
-        fusion='majority',
-        missing_mask='error',
-        pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file,
-        split_ratios=split_ratios,
-        split_seed=split_seed,
-        split='test',
-        views=views,
-        experts=experts,
-        fusion='majority',
-        missing_mask='error',
-        pipeline=test_pipeline))
+    dataset=dict(split='val', fusion='majority', pipeline=test_pipeline, **_multi_expert))
+# the held-out part: the val loader on split='test'
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 
 # model vs the majority mask and vs each expert, next to expert-vs-expert agreement,
 # overall, per view and on pneumonia images only (keys expert/...)

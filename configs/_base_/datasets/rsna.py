@@ -44,6 +44,16 @@ tta_pipeline = [
     ]),
 ]
 
+# The labelled download, cut into train/val/test by the seeded split (one definition).
+_rsna_labelled = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='stage_2_train_labels.csv',
+    class_info_file='stage_2_detailed_class_info.csv',
+    data_prefix=dict(img='stage_2_train_images'),
+    metainfo=metainfo,
+    split_fractions=split_fractions,
+    split_seed=split_seed)
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,
@@ -51,54 +61,20 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='stage_2_train_labels.csv',
-        class_info_file='stage_2_detailed_class_info.csv',
-        data_prefix=dict(img='stage_2_train_images'),
-        metainfo=metainfo,
         split='train',
-        split_fractions=split_fractions,
-        split_seed=split_seed,
         # negatives stay in training: the RSNA score punishes false positives on them
         filter_cfg=dict(filter_empty_gt=False, min_size=32),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+        **_rsna_labelled))
 val_dataloader = dict(
     batch_size=4,
     num_workers=4,
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='stage_2_train_labels.csv',
-        class_info_file='stage_2_detailed_class_info.csv',
-        data_prefix=dict(img='stage_2_train_images'),
-        metainfo=metainfo,
-        split='val',
-        split_fractions=split_fractions,
-        split_seed=split_seed,
-        test_mode=True,
-        pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='stage_2_train_labels.csv',
-        class_info_file='stage_2_detailed_class_info.csv',
-        data_prefix=dict(img='stage_2_train_images'),
-        metainfo=metainfo,
-        split='test',
-        split_fractions=split_fractions,
-        split_seed=split_seed,
-        test_mode=True,
-        pipeline=test_pipeline))
+    dataset=dict(split='val', test_mode=True, pipeline=test_pipeline, **_rsna_labelled))
+# the held-out part: the val loader on split='test'
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 
 # rsna/mAP: the competition score of the boxes above score_thr; rsna/best_mAP scans
 # score_thr_grid (choose the threshold on val, then fix score_thr for test and submission).

@@ -75,12 +75,8 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(split='val', pipeline=test_pipeline, **_siim_labelled))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(split='test', pipeline=test_pipeline, **_siim_labelled))
+# the held-out part: the val loader on split='test'
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 
 # siim/dice is the competition score (mean per-image Dice, empty-vs-empty = 1);
 # mmseg's dataset-wide IoU/Dice stay beside it.

@@ -24,11 +24,10 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_20k.py',
 ]
-custom_imports = dict(imports=['mmchest'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmchest.seg'], allow_failed_imports=False)
 
 data_root = 'datasets/siim_png'
 img_scale = (512, 512)
-split_ratios = dict(train=0.8, val=0.1, test=0.1)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -43,30 +42,18 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
+# the labelled PNGs, split 80/10/10 as in configs/_base_/datasets/siim.py
 _png = dict(
     data_root=data_root,
     layout='png',
     ann_file='',
-    data_prefix=dict(img_path='images/train', seg_map_path='masks/train'),
-    split_ratios=split_ratios)
+    data_prefix=dict(img_path='images/train', seg_map_path='masks/train'))
 train_dataloader = dict(
     batch_size=16,
-    num_workers=4,
-    persistent_workers=True,
     sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
-    dataset=dict(split='train', pipeline=train_pipeline, **_png))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(split='val', pipeline=test_pipeline, **_png))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(split='test', pipeline=test_pipeline, **_png))
+    dataset=dict(pipeline=train_pipeline, **_png))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline, **_png))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline, **_png))
 val_evaluator = [
     dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice']),
     dict(type='SIIMDiceMetric'),

@@ -2,27 +2,7 @@
 # detection confidence 0.9, NMS IoU 0.6, at most 3 detections per image, 12 epochs), on top of
 # configs/mask_rcnn_rsna.py (one class, boxes as filled masks, the RSNA metric).
 #   mim train mmdet projects/rsna_mask_rcnn/configs/mask_rcnn_r50_fpn_1x_rsna_256x256.py
-_base_ = ['../../../configs/mask_rcnn_rsna.py']
-
-img_scale = (256, 256)
-meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-             'flip_direction', 'view_position', 'class_label', 'target')
-train_pipeline = [
-    dict(type='LoadDicomImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs', meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='LoadDicomImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=meta_keys + ('instances', )),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+_base_ = ['../../../configs/_base_/mask_rcnn_rsna_256x256.py']
 
 model = dict(
     test_cfg=dict(
