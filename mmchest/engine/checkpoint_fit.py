@@ -23,8 +23,9 @@ them), ``--resume`` and ``init_cfg=dict(type='Pretrained')`` keep mmengine's beh
 runner is training when its optimizer wrapper is built (``Runner.train`` builds it before
 loading; ``Runner.test``/``val`` never do).
 
-:func:`install` (called on ``import mmchest``) patches ``Runner.load_checkpoint`` and
-mmengine's ``load_state_dict``; the inference loaders use :func:`require_fit`.
+:mod:`mmchest.engine.compat` (the ``mmengine_strict_evaluation_load`` patch, installed on
+``import mmchest``) routes ``Runner.load_checkpoint`` and mmengine's ``load_state_dict``
+here; the inference loaders use :func:`require_fit`.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from mmchest.engine.safe_checkpoint import CheckpointReadError, CheckpointRefuse
 from mmchest.weights.fit import format_keys, format_mismatches, missing_keys, shape_mismatches
 
 __all__ = ['CheckpointMismatchError', 'CHECKPOINT_ERRORS', 'require_fit', 'check_fit',
-           'install']
+           'check_required_fit', 'is_training']
 
 #: How many keys of each kind an error message spells out.
 LIST_LIMIT = 10
@@ -140,38 +141,33 @@ def check_fit(model: Any, state_dict: Mapping[str, Any], filename: str,
         filename, missing, mismatched, unexpected)
 
 
-def _is_training(runner: Any) -> bool:
+def check_required_fit(module: Any, state_dict: Mapping[str, Any]) -> None:
+    """Inside :func:`require_fit`, :func:`check_fit` ``state_dict`` against ``module``.
+
+    Outside the block it does nothing (training loads stay lenient).
+
+    Args:
+        module (torch.nn.Module): The model being loaded.
+        state_dict (Mapping[str, Any]): The weights about to be loaded into it.
+
+    Raises:
+        CheckpointMismatchError: Inside :func:`require_fit`, when they do not fit.
+    """
+    required = _REQUIRED.get()
+    if required is not None:
+        check_fit(module, state_dict, required.filename, required.config)
+
+
+def is_training(runner: Any) -> bool:
+    """Whether an mmengine runner is training (its optimizer wrapper is built).
+
+    ``Runner.train`` builds the wrapper before loading; ``Runner.test``/``val`` never do.
+
+    Args:
+        runner (mmengine.runner.Runner): The runner.
+
+    Returns:
+        bool: True while training.
+    """
     from mmengine.optim import BaseOptimWrapper
     return isinstance(runner.optim_wrapper, BaseOptimWrapper)
-
-
-def install() -> None:
-    """Patch mmengine so evaluation loads refuse checkpoints that do not fit (idempotent)."""
-    import mmengine.runner.checkpoint as ckpt_module
-    from mmengine.runner import Runner
-
-    original_load_state_dict = ckpt_module.load_state_dict
-    if not getattr(original_load_state_dict, '_mmchest_fit', False):
-
-        def load_state_dict(module, state_dict, strict=False, logger=None):
-            required = _REQUIRED.get()
-            if required is not None:
-                check_fit(module, state_dict, required.filename, required.config)
-            return original_load_state_dict(module, state_dict, strict, logger)
-
-        load_state_dict.__doc__ = original_load_state_dict.__doc__
-        load_state_dict._mmchest_fit = True  # type: ignore[attr-defined]
-        ckpt_module.load_state_dict = load_state_dict
-
-    original_runner_load = Runner.load_checkpoint
-    if not getattr(original_runner_load, '_mmchest_fit', False):
-
-        def runner_load_checkpoint(self, filename, *args, **kwargs):
-            if _is_training(self):
-                return original_runner_load(self, filename, *args, **kwargs)
-            with require_fit(filename, getattr(self.cfg, 'filename', None)):
-                return original_runner_load(self, filename, *args, **kwargs)
-
-        runner_load_checkpoint.__doc__ = original_runner_load.__doc__
-        runner_load_checkpoint._mmchest_fit = True  # type: ignore[attr-defined]
-        Runner.load_checkpoint = runner_load_checkpoint

@@ -1,4 +1,4 @@
-"""Safe checkpoint loading for mmengine 0.10.7 on torch >= 2.6.
+"""Safe checkpoint loading: ``weights_only=True`` with an allow-list of mmengine's own types.
 
 torch >= 2.6 loads with ``weights_only=True`` by default, which refuses every pickled
 object that is not a tensor or plain container. Checkpoints written by mmengine 0.10.7 hold
@@ -25,6 +25,9 @@ is never set, and torch's advice to retry with ``weights_only=False`` is never p
 A local file that is empty, truncated or not a torch checkpoint at all raises
 :class:`CheckpointReadError` naming the file, instead of torch's bare ``EOFError`` or
 zip-reader message.
+
+mmengine's loaders are routed here by :mod:`mmchest.engine.compat` (the
+``mmengine_checkpoint_globals`` and ``mmengine_safe_checkpoint_loader`` patches).
 """
 from __future__ import annotations
 
@@ -318,8 +321,16 @@ def safe_torch_load(filename: str, map_location: Any = None) -> Dict[str, Any]:
         raise
 
 
-def _explain_refusals(loader: Callable) -> Callable:
-    """Wrap an mmengine scheme loader so unpickling refusals explain the opt-in."""
+def explain_refusals(loader: Callable) -> Callable:
+    """Wrap an mmengine scheme loader so that unpickling refusals explain the opt-in.
+
+    Args:
+        loader (Callable): ``loader(filename, map_location, ...)`` as mmengine's
+            ``CheckpointLoader`` registers them.
+
+    Returns:
+        Callable: The wrapped loader (marked ``_mmchest_wrapped``; wrapping twice is a no-op).
+    """
     if getattr(loader, '_mmchest_wrapped', False):
         return loader
 
@@ -335,26 +346,3 @@ def _explain_refusals(loader: Callable) -> Callable:
 
     wrapped._mmchest_wrapped = True  # type: ignore[attr-defined]
     return wrapped
-
-
-def patch_mmengine_checkpoint_loader() -> None:
-    """Route mmengine's local loader through :func:`safe_torch_load` and wrap the others.
-
-    Covers ``Runner.resume``, ``load_from`` and ``load_checkpoint`` (``mim test
-    --checkpoint``), which all go through ``CheckpointLoader``.
-    """
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    def load_from_local(filename, map_location):
-        return safe_torch_load(filename, map_location)
-
-    load_from_local._mmchest_wrapped = True  # type: ignore[attr-defined]
-    for prefix, loader in list(CheckpointLoader._schemes.items()):
-        new = load_from_local if prefix == '' else _explain_refusals(loader)
-        CheckpointLoader.register_scheme(prefix, new, force=True)
-
-
-def install() -> None:
-    """Register the allow-list and patch mmengine; called when ``mmchest`` is imported."""
-    register_safe_globals()
-    patch_mmengine_checkpoint_loader()

@@ -1,7 +1,6 @@
 """UNetHead shapes, BinaryDiceLoss, and triplet thresholding inside the segmentor."""
 import pytest
 import torch
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
