@@ -238,9 +238,6 @@ class ChestInferencer(BaseInferencer):
         """
         return self.forward([self._load_file(path)])[0]
 
-    # kept for callers of the former tools/infer.py Predictor
-    predict = predict_file
-
     def predict_files(self, paths: Iterable[Union[str, os.PathLike]], batch_size: int = 1
                       ) -> Iterator[Prediction]:
         """Predict files in order, ``batch_size`` per ``test_step``; yields Predictions.
