@@ -26,6 +26,7 @@ _LAZY = {
     'probability_map': '.seg_inferencer',
     'ChestDetInferencer': '.det_inferencer',
     'load_detector': '.det_inferencer',
+    'ChestClsInferencer': '.cls_inferencer',
 }
 
 

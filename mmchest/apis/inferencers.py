@@ -14,6 +14,7 @@ __all__ = ['INFERENCERS', 'register_inferencer', 'inferencer_class', 'init_infer
 INFERENCERS: Dict[str, str] = {
     'mmseg': 'mmchest.apis.seg_inferencer:ChestSegInferencer',
     'mmdet': 'mmchest.apis.det_inferencer:ChestDetInferencer',
+    'mmpretrain': 'mmchest.apis.cls_inferencer:ChestClsInferencer',
 }
 
 
