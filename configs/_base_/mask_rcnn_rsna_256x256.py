@@ -8,12 +8,8 @@ img_scale = (256, 256)
 train_pipeline, test_pipeline = (
     [dict(t, scale=img_scale) if t.type == 'Resize' else t for t in pipeline]
     for pipeline in (_base_.train_pipeline, _base_.test_pipeline))
-tta_pipeline = [
-    _base_.tta_pipeline[0],
-    dict(_base_.tta_pipeline[1], transforms=[
-        [dict(t, scale=img_scale) if t.type == 'Resize' else t for t in step]
-        for step in _base_.tta_pipeline[1].transforms]),
-]
+tta_pipeline = [_base_.tta_pipeline[0], dict(_base_.tta_pipeline[1], transforms=[
+    [t for t in test_pipeline if t['type'] == 'Resize'], *_base_.tta_pipeline[1].transforms[1:]])]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

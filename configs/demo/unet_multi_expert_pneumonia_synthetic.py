@@ -22,25 +22,12 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackSegInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=crop_size, keep_ratio=True),
-    dict(type='LoadExpertMasks'),
-    dict(type='PackSegInputs',
-         meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
-                    'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
-                    'expert_mask_paths', 'view', 'image_class')),
-]
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale=crop_size, keep_ratio=True)],
-        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
-         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
-        [dict(type='LoadExpertMasks')],
-        [test_pipeline[-1]],
-    ]),
-]
+# the base's test and TTA pipelines (configs/_base_/datasets/multi_expert_pneumonia.py),
+# resized to crop_size
+test_pipeline = [dict(t, scale=crop_size) if t.type == 'Resize' else t
+                 for t in _base_.test_pipeline]
+tta_pipeline = [_base_.tta_pipeline[0], dict(_base_.tta_pipeline[1], transforms=[
+    [t for t in test_pipeline if t['type'] == 'Resize'], *_base_.tta_pipeline[1].transforms[1:]])]
 train_dataloader = dict(
     batch_size=4, num_workers=1, persistent_workers=False,
     # lesions cover ~1% of a pneumonia image: draw pneumonia images 80% of the time; the

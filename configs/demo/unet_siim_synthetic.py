@@ -26,22 +26,11 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadDicomImageFromFile'),
-    dict(type='Resize', scale=crop_size, keep_ratio=True),
-    dict(type='LoadRLEMask'),
-    dict(type='PackSegInputs'),
-]
-tta_pipeline = [
-    dict(type='LoadDicomImageFromFile'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale=crop_size, keep_ratio=True)],
-        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
-         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
-        [dict(type='LoadRLEMask')],
-        [dict(type='PackSegInputs')],
-    ]),
-]
+# the base's test and TTA pipelines (configs/_base_/datasets/siim.py), resized to crop_size
+test_pipeline = [dict(t, scale=crop_size) if t.type == 'Resize' else t
+                 for t in _base_.test_pipeline]
+tta_pipeline = [_base_.tta_pipeline[0], dict(_base_.tta_pipeline[1], transforms=[
+    [t for t in test_pipeline if t['type'] == 'Resize'], *_base_.tta_pipeline[1].transforms[1:]])]
 _splits = dict(train=0.7, val=0.15, test=0.15)  # seeded, stratified by positive/negative
 train_dataloader = dict(
     batch_size=8,
