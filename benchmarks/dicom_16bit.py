@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from dicom_load import machine, time_ms
-from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from mmchest.io.dicom import read_dicom
+from mmchest.synthetic import dicom_dataset, save_dicom
 
 
 def cr_like(rows: int, cols: int, seed: int = 0) -> np.ndarray:
@@ -48,24 +47,9 @@ def cr_like(rows: int, cols: int, seed: int = 0) -> np.ndarray:
 
 
 def write_cr(path: Path, arr: np.ndarray, window: bool) -> None:
-    meta = FileMetaDataset()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, \
-        meta.MediaStorageSOPInstanceUID
-    ds.Modality = 'CR'
-    ds.Rows, ds.Columns = arr.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = 'MONOCHROME1'
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.RescaleSlope, ds.RescaleIntercept = '1', '-1024'
-    if window:
-        ds.WindowCenter, ds.WindowWidth = '1100', '2600'
-    ds.PixelData = arr.tobytes()
-    ds.save_as(path, enforce_file_format=True)
+    tags = dict(WindowCenter='1100', WindowWidth='2600') if window else {}
+    save_dicom(dicom_dataset(arr, bits_stored=12, photometric='MONOCHROME1', Modality='CR',
+                             RescaleSlope='1', RescaleIntercept='-1024', **tags), path)
 
 
 def pydicom_route(path: Path) -> np.ndarray:

@@ -32,11 +32,11 @@ import cv2
 import numpy as np
 import pydicom
 import simplejpeg
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.encaps import encapsulate, get_frame
-from pydicom.uid import JPEGBaseline8Bit, SecondaryCaptureImageStorage, generate_uid
+from pydicom.encaps import get_frame
+from pydicom.uid import JPEGBaseline8Bit
 
 from mmchest.io.dicom import read_dicom
+from mmchest.synthetic import dicom_dataset, save_dicom
 
 
 def chest_like(size: int, seed: int = 0) -> np.ndarray:
@@ -54,28 +54,9 @@ def chest_like(size: int, seed: int = 0) -> np.ndarray:
 def write_jpeg_dicom(path: Path, img: np.ndarray, quality: int) -> bytes:
     """Write ``img`` as a JPEG Baseline 8-bit MONOCHROME2 DICOM; return the JPEG frame."""
     jpg = simplejpeg.encode_jpeg(img[..., None], quality=quality, colorspace='GRAY')
-    meta = FileMetaDataset()
-    meta.TransferSyntaxUID = JPEGBaseline8Bit
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = 'CR'
-    ds.ViewPosition = 'PA'
-    ds.PatientSex = 'F'
-    ds.PatientAge = '058Y'
-    ds.PixelSpacing = ['0.168', '0.168']
-    ds.Rows, ds.Columns = img.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = 'MONOCHROME2'
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit = 7
-    ds.PixelRepresentation = 0
-    ds.PixelData = encapsulate([jpg])
-    ds['PixelData'].VR = 'OB'
-    ds.save_as(path, enforce_file_format=True)
+    save_dicom(dicom_dataset(img, JPEGBaseline8Bit, encoded_frames=[jpg], Modality='CR',
+                             ViewPosition='PA', PatientSex='F', PatientAge='058Y',
+                             PixelSpacing=['0.168', '0.168']), path)
     return jpg
 
 

@@ -206,6 +206,28 @@ def test_write_dicom_rejects_bad_options(tmp_path, kwargs, message):
         write_dicom(tmp_path / 'x.dcm', np.zeros((SIZE, SIZE), np.uint16))
 
 
+def test_raw_dicom_dataset_keeps_values_and_saves_without_meta(tmp_path):
+    from mmchest.synthetic import dicom_dataset, save_dicom
+    values = np.array([[-1000, 0], [500, 2000]], np.int16)
+    ds = dicom_dataset(values, bits_stored=12, signed=True, RescaleSlope='2', Modality='CR')
+    path = save_dicom(ds, tmp_path / 'a' / 'raw.dcm')
+    back = pydicom.dcmread(path)
+    assert (back.BitsAllocated, back.BitsStored, back.HighBit, back.PixelRepresentation) == (
+        16, 12, 11, 1)
+    assert back.RescaleSlope == 2 and back.Modality == 'CR'
+    np.testing.assert_array_equal(back.pixel_array, values)
+    frames = np.zeros((2, 3, 4), np.uint8)
+    ds = dicom_dataset(frames, frames=2)
+    path = save_dicom(ds, tmp_path / 'bare.dcm', file_meta=False, implicit_vr=True)
+    raw = open(path, 'rb').read()
+    assert raw[128:132] != b'DICM' and raw[:2] == b'\x08\x00'
+    back = pydicom.dcmread(path, force=True)
+    assert (back.NumberOfFrames, back.Rows, back.Columns) == (2, 3, 4)
+    rgb = dicom_dataset(np.zeros((3, 4, 3), np.uint8))
+    assert (rgb.SamplesPerPixel, rgb.PhotometricInterpretation, rgb.PlanarConfiguration) == (
+        3, 'RGB', 0)
+
+
 def test_read_dicom_hides_identifiers(tmp_path):
     dicom = pytest.importorskip('mmchest.io.dicom')
     image = chest_radiograph(SIZE, 4).image

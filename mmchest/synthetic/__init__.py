@@ -8,7 +8,8 @@ Modules (the names below are re-exported here, so ``from mmchest.synthetic impor
 
 * :mod:`~mmchest.synthetic.painter`: :func:`chest_radiograph` (anatomy, pneumothorax, pneumonia;
   the images are cartoons drawn so a tiny model learns them in a few CPU minutes);
-* :mod:`~mmchest.synthetic.dicom_writer`: :func:`write_dicom`, :func:`write_deflate_bomb`;
+* :mod:`~mmchest.synthetic.dicom_writer`: :func:`write_dicom`, :func:`write_deflate_bomb`,
+  :func:`dicom_dataset` + :func:`save_dicom` (raw test files);
 * :mod:`~mmchest.synthetic.siim`, :mod:`~mmchest.synthetic.rsna`,
   :mod:`~mmchest.synthetic.multi_expert`: the layout writers and their case generators;
 * :mod:`~mmchest.synthetic.seeding`: seeds, UIDs, patient ids and size limits;
@@ -32,7 +33,7 @@ Layouts (each a ``write_*`` function, used by ``tools/make_synthetic_data.py``):
 The labels live in memory too (:func:`siim_cases`, :func:`rsna_cases`,
 :func:`multi_expert_cases`), so tests compare files with the generator's truth.
 """
-from .dicom_writer import write_deflate_bomb, write_dicom
+from .dicom_writer import dicom_dataset, save_dicom, write_deflate_bomb, write_dicom
 from .files import SyntheticCase
 from .multi_expert import expert_mask, multi_expert_cases, write_multi_expert
 from .painter import SyntheticImage, chest_radiograph
@@ -44,5 +45,5 @@ __all__ = [
     'SyntheticImage', 'SyntheticCase', 'MIN_SIZE', 'MAX_SIZE', 'chest_radiograph', 'synthetic_uid',
     'synthetic_patient_id', 'write_dicom', 'siim_cases', 'write_siim', 'write_siim_png',
     'rsna_cases', 'write_rsna', 'multi_expert_cases', 'write_multi_expert', 'expert_mask',
-    'write_deflate_bomb'
+    'write_deflate_bomb', 'dicom_dataset', 'save_dicom'
 ]

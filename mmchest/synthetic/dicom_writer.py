@@ -1,25 +1,33 @@
-"""Writers of synthetic DICOM files: Kaggle-style chest X-rays and a deflate bomb.
+"""Writers of synthetic DICOM files: Kaggle-style chest X-rays, raw test files, a deflate bomb.
 
-Pure module (numpy, pydicom and simplejpeg; no OpenMMLab imports). Deterministic: the same
-image and arguments give the same bytes.
+Pure module (numpy, pydicom and simplejpeg; no OpenMMLab imports).
+
+* :func:`write_dicom`: what SIIM-ACR and RSNA ship (8-bit JPEG Baseline by default, 12/16-bit,
+  MONOCHROME1, rescale tags); deterministic: the same image and arguments give the same bytes.
+* :func:`dicom_dataset` + :func:`save_dicom`: a minimal Secondary Capture data set holding an
+  array's values exactly as given (8/16-bit, signed, RGB, several frames, any transfer syntax
+  or pre-encoded frames, any extra tags), saved with or without file meta. For tests and
+  benchmarks of readers: they may edit the data set before saving it.
+* :func:`write_deflate_bomb`: a tiny file that inflates to gigabytes.
 """
 from __future__ import annotations
 
 import os
 import os.path as osp
 import zlib
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import pydicom
 import simplejpeg
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage
+from pydicom.uid import (ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage,
+                         generate_uid)
 
 from .seeding import PathLike, synthetic_uid
 
-__all__ = ['write_dicom', 'write_deflate_bomb']
+__all__ = ['write_dicom', 'dicom_dataset', 'save_dicom', 'write_deflate_bomb']
 
 _SYNTHETIC_NAME = 'anon^synthetic'
 
@@ -172,6 +180,98 @@ def _encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:
 def _jpeg_pixels(image: np.ndarray, quality: int = 95) -> np.ndarray:
     """What a reader decodes from :func:`write_dicom`'s default JPEG frame."""
     return simplejpeg.decode_jpeg(_encode_jpeg(image, quality), colorspace='GRAY')[..., 0]
+
+
+def dicom_dataset(pixels: np.ndarray,
+                  transfer_syntax: str = ExplicitVRLittleEndian,
+                  *,
+                  bits_stored: Optional[int] = None,
+                  photometric: Optional[str] = None,
+                  signed: bool = False,
+                  frames: int = 1,
+                  encoded_frames: Optional[Sequence[bytes]] = None,
+                  sop_instance_uid: Optional[str] = None,
+                  **tags) -> Dataset:
+    """A minimal Secondary Capture data set holding ``pixels`` as stored values.
+
+    Nothing is scaled, inverted or encoded: ``PixelData`` is ``pixels.tobytes()`` (so a
+    ``'>u2'`` array gives big-endian words for Explicit VR Big Endian), ``BitsAllocated`` is
+    the item size, and ``transfer_syntax`` is only declared; pass ``encoded_frames`` to store
+    compressed frames (encapsulated, VR OB) instead.
+
+    Args:
+        pixels (np.ndarray): ``(H, W)`` greyscale, ``(H, W, 3)`` colour (``frames=1``) or
+            ``(F, H, W)`` frames; uint8, uint16 or int16 (any byte order).
+        transfer_syntax (str): TransferSyntaxUID. Defaults to Explicit VR Little Endian.
+        bits_stored (int, optional): BitsStored (HighBit = BitsStored - 1). Defaults to the
+            item size in bits.
+        photometric (str, optional): PhotometricInterpretation. Defaults to 'RGB' for colour,
+            else 'MONOCHROME2'.
+        signed (bool): PixelRepresentation 1. Defaults to False.
+        frames (int): NumberOfFrames (written when > 1). Defaults to 1.
+        encoded_frames (Sequence[bytes], optional): Compressed frames to store instead of
+            the raw values. Defaults to None.
+        sop_instance_uid (str, optional): SOPInstanceUID. Defaults to a new random UID.
+        **tags: Further elements by keyword (e.g. ``RescaleSlope='2'``, ``PatientID=...``).
+
+    Returns:
+        pydicom.Dataset: The data set, with its file meta.
+    """
+    arr = np.asarray(pixels)
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = transfer_syntax
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = sop_instance_uid or generate_uid()
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    color = arr.ndim == 3 and frames == 1
+    ds.Rows, ds.Columns = arr.shape[-3:-1] if color else arr.shape[-2:]
+    ds.SamplesPerPixel = 3 if color else 1
+    ds.PhotometricInterpretation = photometric or ('RGB' if color else 'MONOCHROME2')
+    if color:
+        ds.PlanarConfiguration = 0
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.BitsAllocated = arr.dtype.itemsize * 8
+    ds.BitsStored = bits_stored or ds.BitsAllocated
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = int(signed)
+    if encoded_frames is None:
+        ds.PixelData = arr.tobytes()
+    else:
+        ds.PixelData = encapsulate(list(encoded_frames))
+        ds['PixelData'].VR = 'OB'
+    for key, value in tags.items():
+        setattr(ds, key, value)
+    return ds
+
+
+def save_dicom(ds: Dataset, path: PathLike, *, file_meta: bool = True,
+               implicit_vr: bool = False) -> str:
+    """Save a data set (e.g. from :func:`dicom_dataset`), creating parent folders.
+
+    Args:
+        ds (pydicom.Dataset): The data set.
+        path (str | os.PathLike): Output file.
+        file_meta (bool): Write a DICOM file (preamble, ``DICM``, file meta). False writes
+            the bare data set, little endian, as old or broken writers do (``ds.file_meta``
+            is removed). Defaults to True.
+        implicit_vr (bool): Encoding of a bare data set. Defaults to False.
+
+    Returns:
+        str: ``path``.
+    """
+    path = os.fspath(path)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    if file_meta:
+        ds.save_as(path, enforce_file_format=True)
+    else:
+        if hasattr(ds, 'file_meta'):
+            del ds.file_meta
+        pydicom.dcmwrite(path, ds, implicit_vr=implicit_vr, little_endian=True)
+    return path
 
 
 def write_deflate_bomb(path: PathLike,

@@ -9,63 +9,32 @@ import numpy as np
 import pydicom
 import pytest
 import simplejpeg
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.pixels import pixel_array
 from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
                          ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG2000Lossless,
-                         JPEGBaseline8Bit, JPEGLSLossless, RLELossless,
-                         SecondaryCaptureImageStorage, generate_uid)
+                         JPEGBaseline8Bit, JPEGLSLossless, RLELossless)
 
 from mmchest.io import dicom as dicom_mod
 from mmchest.io.dicom import (META_KEYS, DicomReadError, decode_dicom, has_dicom_prefix,
                               normalize, parse_age, read_dicom, read_dicom_meta)
+from mmchest.synthetic import dicom_dataset, save_dicom
 
 NAME = 'Doe^Jonathan'
 PID = 'PID-98765'
 
 
-def make_ds(arr: np.ndarray,
-            tsyntax: str = ExplicitVRLittleEndian,
-            *,
-            bits_stored: int | None = None,
-            photometric: str | None = None,
-            signed: bool = False,
-            frames: int = 1,
-            **tags) -> Dataset:
-    """Minimal Secondary Capture data set holding ``arr`` (HxW, HxWx3 or FxHxW)."""
-    fm = FileMetaDataset()
-    fm.TransferSyntaxUID = tsyntax
-    fm.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    fm.MediaStorageSOPInstanceUID = generate_uid()
-    ds = Dataset()
-    ds.file_meta = fm
-    ds.SOPClassUID = fm.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = fm.MediaStorageSOPInstanceUID
-    ds.PatientName = NAME
-    ds.PatientID = PID
-    color = arr.ndim == 3 and frames == 1
-    ds.Rows, ds.Columns = arr.shape[-3:-1] if color else arr.shape[-2:]
-    ds.SamplesPerPixel = 3 if color else 1
-    ds.PhotometricInterpretation = photometric or ('RGB' if color else 'MONOCHROME2')
-    if color:
-        ds.PlanarConfiguration = 0
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    bits = arr.dtype.itemsize * 8
-    ds.BitsAllocated = bits
-    ds.BitsStored = bits_stored or bits
-    ds.HighBit = ds.BitsStored - 1
-    ds.PixelRepresentation = int(signed)
-    ds.PixelData = arr.tobytes()
-    for key, value in tags.items():
-        setattr(ds, key, value)
-    return ds
+def make_ds(arr: np.ndarray, tsyntax: str = ExplicitVRLittleEndian, **kwargs) -> Dataset:
+    """Minimal Secondary Capture data set holding ``arr`` (HxW, HxWx3 or FxHxW), with a
+    patient name and id to hide (the project's raw writer, ``dicom_dataset``)."""
+    kwargs.setdefault('PatientName', NAME)
+    kwargs.setdefault('PatientID', PID)
+    return dicom_dataset(arr, tsyntax, **kwargs)
 
 
 def save(ds: Dataset, path: Path) -> Path:
-    ds.save_as(path, enforce_file_format=True)
-    return path
+    return Path(save_dicom(ds, path))
 
 
 def jpeg_file(path: Path, img: np.ndarray, **tags) -> tuple[Path, bytes]:
@@ -74,10 +43,8 @@ def jpeg_file(path: Path, img: np.ndarray, **tags) -> tuple[Path, bytes]:
     jpg = simplejpeg.encode_jpeg(img if color else img[..., None], quality=95,
                                  colorspace='RGB' if color else 'GRAY',
                                  colorsubsampling='422')
-    ds = make_ds(img, JPEGBaseline8Bit,
+    ds = make_ds(img, JPEGBaseline8Bit, encoded_frames=[jpg],
                  photometric='YBR_FULL_422' if color else 'MONOCHROME2', **tags)
-    ds.PixelData = encapsulate([jpg])
-    ds['PixelData'].VR = 'OB'
     return save(ds, path), jpg
 
 
@@ -113,9 +80,7 @@ def test_big_endian_16bit(tmp_path):
 def test_no_file_meta_uses_forced_parse(tmp_path):
     arr = (np.arange(12, dtype=np.uint16).reshape(3, 4) * 300)
     ds = make_ds(arr, bits_stored=12)
-    del ds.file_meta
-    path = tmp_path / 'nometa.dcm'
-    pydicom.dcmwrite(path, ds, implicit_vr=True, little_endian=True)
+    path = Path(save_dicom(ds, tmp_path / 'nometa.dcm', file_meta=False, implicit_vr=True))
     raw = path.read_bytes()
     assert raw[128:132] != b'DICM' and raw[:2] == b'\x08\x00'  # starts with (0008,xxxx)
     img, meta = read_dicom(path, norm='none', dtype='float32')

@@ -5,49 +5,24 @@ import copy
 
 import cv2
 import numpy as np
-import pydicom
 import pytest
 from mmcv.transforms import Compose, LoadImageFromFile
 from mmengine.registry import TRANSFORMS
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 import mmchest.transforms  # noqa: F401  (registers the transform)
 from mmchest.io.dicom import META_KEYS, DicomReadError
+from mmchest.synthetic import dicom_dataset, save_dicom
 from mmchest.transforms import LoadDicomImageFromFile
 
 
 def write_dicom(path, arr: np.ndarray, *, bits_stored: int | None = None,
                 photometric: str | None = None, meta: bool = True, **tags):
-    """Uncompressed DICOM holding ``arr`` (HxW greyscale or HxWx3 RGB)."""
-    fm = FileMetaDataset()
-    fm.TransferSyntaxUID = ExplicitVRLittleEndian
-    fm.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    fm.MediaStorageSOPInstanceUID = generate_uid()
-    ds = Dataset()
-    ds.file_meta = fm
-    ds.SOPClassUID = fm.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = fm.MediaStorageSOPInstanceUID
-    ds.PatientName = 'Doe^Jane'
-    ds.PatientID = 'ID-4242'
-    color = arr.ndim == 3
-    ds.Rows, ds.Columns = arr.shape[:2]
-    ds.SamplesPerPixel = 3 if color else 1
-    ds.PhotometricInterpretation = photometric or ('RGB' if color else 'MONOCHROME2')
-    if color:
-        ds.PlanarConfiguration = 0
-    ds.BitsAllocated = arr.dtype.itemsize * 8
-    ds.BitsStored = bits_stored or ds.BitsAllocated
-    ds.HighBit = ds.BitsStored - 1
-    ds.PixelRepresentation = 0
-    ds.PixelData = arr.tobytes()
-    for key, value in tags.items():
-        setattr(ds, key, value)
-    if meta:
-        ds.save_as(path, enforce_file_format=True)
-    else:
-        del ds.file_meta
-        pydicom.dcmwrite(path, ds, implicit_vr=False, little_endian=True)
+    """Uncompressed DICOM holding ``arr`` (HxW greyscale or HxWx3 RGB), with a patient name
+    and id to hide (the project's raw writer; ``meta=False``: no file meta)."""
+    tags.setdefault('PatientName', 'Doe^Jane')
+    tags.setdefault('PatientID', 'ID-4242')
+    ds = dicom_dataset(arr, bits_stored=bits_stored, photometric=photometric, **tags)
+    save_dicom(ds, path, file_meta=meta)
     return path
 
 
