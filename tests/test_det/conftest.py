@@ -1,33 +1,14 @@
-"""Tiny RSNA-layout fixtures written with pydicom (8-bit MONOCHROME2, explicit VR LE)."""
+"""Tiny RSNA-layout fixtures (8-bit MONOCHROME2, explicit VR LE; mmchest.synthetic writer)."""
 import numpy as np
-import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7'
+from mmchest.synthetic import dicom_dataset, save_dicom
 
 
 def write_dicom(path, img, view='PA'):
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SECONDARY_CAPTURE
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = SECONDARY_CAPTURE
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = 'CR'
-    ds.ViewPosition = view
-    ds.Rows, ds.Columns = img.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = 'MONOCHROME2'
-    ds.BitsAllocated = 8
-    ds.BitsStored = 8
-    ds.HighBit = 7
-    ds.PixelRepresentation = 0
-    ds.PixelData = np.ascontiguousarray(img, dtype=np.uint8).tobytes()
-    ds.save_as(path, enforce_file_format=True)
+    """8-bit MONOCHROME2, Explicit VR Little Endian (the project's raw writer)."""
+    save_dicom(dicom_dataset(np.ascontiguousarray(img, dtype=np.uint8), Modality='CR',
+                             ViewPosition=view), path)
 
 
 def write_rsna(root, patients, size=(64, 64), class_info=True, seed=0):

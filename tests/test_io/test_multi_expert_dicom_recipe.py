@@ -5,30 +5,15 @@ Recipe: pixel * RescaleSlope + RescaleIntercept, divide by the image maximum, x2
 import cv2
 import numpy as np
 import pytest
-from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+from mmchest.synthetic import dicom_dataset, save_dicom
 
 read_dicom = pytest.importorskip('mmchest.io.dicom').read_dicom
 
 
 def _write_dicom(path, pixels, slope, intercept):
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b'\0' * 128)
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = 'CR'
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = 'MONOCHROME2'
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
-    ds.PixelRepresentation = 0
-    ds.RescaleSlope = slope
-    ds.RescaleIntercept = intercept
-    ds.PixelData = pixels.astype(np.uint16).tobytes()
-    ds.save_as(str(path), enforce_file_format=True)
+    save_dicom(dicom_dataset(pixels.astype(np.uint16), bits_stored=12, Modality='CR',
+                             RescaleSlope=slope, RescaleIntercept=intercept), path)
 
 
 def _authors_recipe(stored, slope, intercept):
