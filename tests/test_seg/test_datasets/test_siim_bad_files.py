@@ -8,7 +8,8 @@ from mmengine.logging import MMLogger
 
 from mmchest.engine.bad_files import BadFilesError, read_exclude_file
 from mmchest.io.rle import RLEError
-from mmchest.seg.datasets.siim import SIIMPneumothoraxDataset, read_siim_csv
+from mmchest.io.siim_labels import read_siim_csv
+from mmchest.seg.datasets.siim import SIIMPneumothoraxDataset
 from mmchest.seg.metrics import SIIMDiceMetric
 from mmchest.synthetic import write_siim
 
