@@ -82,7 +82,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results = watch(client, derive, interval=args.interval, studies=args.study,
                         max_polls=args.max_polls)
     else:
-        results = (r for uid in args.study for r in process_study(client, uid, derive))
+        def one_by_one():
+            for uid in args.study:
+                done = process_study(client, uid, derive)
+                if not done:
+                    print(f'{uid}: nothing to do (no image without an mmchest SEG/SR)',
+                          file=sys.stderr)
+                yield from done
+        results = one_by_one()
     failed = 0
     try:
         for r in results:

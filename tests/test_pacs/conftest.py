@@ -40,7 +40,7 @@ class OrthancServer:
             'Plugins': [DICOMWEB_PLUGIN],
             'DicomWeb': {'Enable': True, 'Root': '/dicom-web/'},
         }, indent=1))
-        self.log = open(root / 'orthanc.log', 'w')
+        self.log = open(root / 'orthanc.log', 'w')  # noqa: SIM115  (closed by stop())
         self.proc = subprocess.Popen([ORTHANC, str(self.config)], stdout=self.log,
                                      stderr=subprocess.STDOUT, cwd=root)
         deadline = time.monotonic() + 30
@@ -62,7 +62,9 @@ class OrthancServer:
 
     def upload(self, path):
         """POST a DICOM file to /instances (Orthanc's own REST API); returns its Orthanc id."""
-        req = urllib.request.Request(self.url + '/instances', data=open(path, 'rb').read(),
+        with open(path, 'rb') as f:
+            data = f.read()
+        req = urllib.request.Request(self.url + '/instances', data=data,
                                      headers={'Content-Type': 'application/dicom'})
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())['ID']

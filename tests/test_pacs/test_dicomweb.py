@@ -160,5 +160,5 @@ def test_tool_detection_round_trip(orthanc, tmp_path, repo_root, cli):
     again = cli([sys.executable, repo_root / 'tools/pacs_infer.py',
                  repo_root / 'configs/demo/mask_rcnn_rsna_synthetic.py', 'none',
                  '--url', orthanc.dicomweb, '--study', study, '--device', 'cpu'])
-    assert not [line for line in again.stdout.splitlines() if line.startswith(study)]
+    assert f'{study}: nothing to do' in again.stdout and ' -> ' not in again.stdout
     assert len(orthanc.get('/instances')) == 2
