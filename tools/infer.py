@@ -37,6 +37,10 @@ sources:
 - ``errors.csv``: ``source,error``, one row per input that is missing or cannot be read
   (header only when there is none, so a rerun never leaves an old list behind).
 
+``--backend onnxruntime`` runs a model exported with ``tools/export.py`` (CHECKPOINT is the
+``.onnx`` file; segmentation configs) on onnxruntime, with the same outputs
+(docs/deploy.md).
+
 A missing or unreadable input is reported on stderr and in ``errors.csv`` and skipped; the
 run goes on with the others and exits with status 3. ``source`` columns repeat the input
 paths as given. The model runs on CUDA when available (``--device``).
@@ -77,6 +81,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seg-type', choices=('binary', 'fractional'), default='binary',
                         help='--format dicom SEG from the mask (binary, default) or the '
                         'probability map (fractional)')
+    parser.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
+                        help='onnxruntime: CHECKPOINT is the .onnx file of tools/export.py '
+                        '(segmentation configs; no mmcv/mmseg at run time; --cfg-options '
+                        'may only change model.test_cfg.triplet.*). Default: %(default)s')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, as in mim test')
     return parser.parse_args(argv)
@@ -89,7 +97,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                            score_thr=args.score_thr, device=args.device,
                            overlays=not args.no_overlay, max_pixels=args.max_pixels,
                            cfg_options=args.cfg_options, formats=args.formats or ['native'],
-                           seg_type=args.seg_type)
+                           seg_type=args.seg_type, backend=args.backend)
 
 
 if __name__ == '__main__':

@@ -55,7 +55,7 @@ def infer_to_folder(config: str, checkpoint: Optional[str], inputs: Sequence[str
                     overlays: bool = True, max_pixels: Optional[int] = None,
                     cfg_options: Optional[dict] = None, stdout: TextIO = None,
                     stderr: TextIO = None, formats: Sequence[str] = ('native', ),
-                    seg_type: str = 'binary') -> int:
+                    seg_type: str = 'binary', backend: str = 'pytorch') -> int:
     """Predict DICOM/PNG files and folders with a model of this project into ``out``.
 
     Before the model loads, ``out`` is created and proved writable and every input is
@@ -78,6 +78,8 @@ def infer_to_folder(config: str, checkpoint: Optional[str], inputs: Sequence[str
             (``dicom/<name>.dcm``: SEG or SR, :mod:`mmchest.apis.dicom_output`; a non-DICOM
             input is listed in ``errors.csv``).
         seg_type (str): ``--format dicom`` SEGs: ``'binary'`` or ``'fractional'``.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'`` (``checkpoint`` is then the
+            ``.onnx`` file of ``tools/export.py``). Defaults to 'pytorch'.
 
     Returns:
         int: Exit status: 0 all done; 1 the checkpoint cannot be used; 2 ``out`` is not a
@@ -106,8 +108,9 @@ def infer_to_folder(config: str, checkpoint: Optional[str], inputs: Sequence[str
         return 2
     try:
         inferencer = init_inferencer(config, checkpoint, device=device, score_thr=score_thr,
-                                     cfg_options=cfg_options, max_pixels=max_pixels)
-    except CHECKPOINT_ERRORS as err:
+                                     cfg_options=cfg_options, max_pixels=max_pixels,
+                                     backend=backend)
+    except CHECKPOINT_ERRORS + ((ValueError, ) if backend == 'onnxruntime' else ()) as err:
         print(f'error: {err}', file=stderr)
         return 1
     dicom = None

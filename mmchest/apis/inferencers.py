@@ -37,7 +37,7 @@ def inferencer_class(scope: Optional[str]) -> type:
 
 def init_inferencer(config: ConfigLike, checkpoint: Optional[str] = None,
                     device: Optional[str] = None, cfg_options: Optional[dict] = None,
-                    **kwargs) -> ChestInferencer:
+                    backend: str = 'pytorch', **kwargs) -> ChestInferencer:
     """The inferencer of a config, from its ``default_scope`` (mmseg/mmdet/...).
 
     Args:
@@ -46,6 +46,10 @@ def init_inferencer(config: ConfigLike, checkpoint: Optional[str] = None,
         device (str, optional): e.g. ``'cuda:0'``; None picks CUDA when available.
         cfg_options (dict, optional): Overrides merged into the config first, as
             ``mim test --cfg-options``. Defaults to None.
+        backend (str): ``'pytorch'`` (default) or ``'onnxruntime'``: ``checkpoint`` is then
+            the ``.onnx`` file of ``tools/export.py`` (segmentation configs), run by
+            :class:`~mmchest.deploy.onnxruntime_backend.OnnxSegInferencer` (same
+            :class:`Prediction`; no mmcv/mmseg needed).
         **kwargs: Passed to the inferencer (``score_thr``, ``max_pixels``, ...).
 
     Returns:
@@ -55,6 +59,12 @@ def init_inferencer(config: ConfigLike, checkpoint: Optional[str] = None,
         ValueError: The config's scope has no inferencer.
         CheckpointMismatchError: The checkpoint does not fit the model.
     """
+    if backend == 'onnxruntime':
+        from mmchest.deploy.onnxruntime_backend import init_onnx_inferencer
+        return init_onnx_inferencer(config, checkpoint, device=device,
+                                    cfg_options=cfg_options, **kwargs)
+    if backend != 'pytorch':
+        raise ValueError(f"backend must be 'pytorch' or 'onnxruntime', got {backend!r}")
     cfg = load_config(config, cfg_options)
     try:
         cls = inferencer_class(cfg.get('default_scope', None))

@@ -27,7 +27,7 @@ from mmchest.deploy.preprocessing import (pad_image, read_image, resize_image, r
                                           sigmoid)
 from mmchest.postprocessing.triplet_threshold import triplet_threshold
 
-__all__ = ['OnnxSegInferencer', 'METADATA_KEY', 'load_metadata']
+__all__ = ['OnnxSegInferencer', 'METADATA_KEY', 'load_metadata', 'init_onnx_inferencer']
 
 #: Same key as :data:`mmchest.deploy.onnx_export.METADATA_KEY` (not imported: that module
 #: needs torch).
@@ -100,7 +100,9 @@ class OnnxSegInferencer:
         config_name (str): The exported config.
 
     Raises:
-        ValueError: The file has no mmchest metadata or is not a segmentation model.
+        FileNotFoundError: No such file.
+        ValueError: onnxruntime cannot load the file, it has no mmchest metadata, or it is
+            not a segmentation model.
     """
 
     task = 'seg'
@@ -117,7 +119,11 @@ class OnnxSegInferencer:
         if num_threads:
             options.intra_op_num_threads = int(num_threads)
         providers, self.device = _providers(device)
-        self.session = ort.InferenceSession(path, sess_options=options, providers=providers)
+        try:
+            self.session = ort.InferenceSession(path, sess_options=options,
+                                                providers=providers)
+        except Exception as err:  # noqa: BLE001 - onnxruntime's own error types
+            raise ValueError(f'{path}: onnxruntime cannot load it ({err})') from None
         self.model_path = path
         self.metadata = load_metadata(self.session, path)
         self.config_name = self.metadata.get('config', '')
@@ -129,6 +135,9 @@ class OnnxSegInferencer:
         self.align_corners = bool(self.metadata.get('align_corners', False))
         self.head = self.metadata['head']
         self.triplet = self.metadata.get('triplet') if triplet else None
+        #: The config (``init_onnx_inferencer`` loads it when it can); else a dict made from
+        #: the metadata, enough for the DICOM outputs (class names, config name).
+        self.cfg: Any = MetadataConfig(self.metadata)
         if cfg_options:
             self.triplet = _triplet_options(self.triplet if triplet else None, cfg_options)
         self.score_thr = float(score_thr)
@@ -237,6 +246,59 @@ class OnnxSegInferencer:
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(model={self.model_path!r}, device={self.device!r}, '
                 f'config={self.config_name!r})')
+
+
+class MetadataConfig(dict):
+    """The few config fields the tools read, from the exported metadata (no mmengine):
+    ``test_dataloader.dataset.metainfo.classes``, ``filename`` and ``pretty_text``."""
+
+    def __init__(self, metadata: dict) -> None:
+        classes = metadata.get('classes')
+        super().__init__(test_dataloader=dict(dataset=dict(
+            metainfo=dict(classes=classes) if classes else {})))
+        self.filename = metadata.get('config') or None
+        self.pretty_text = json.dumps(metadata, sort_keys=True)
+
+
+def init_onnx_inferencer(config: Optional[Union[str, os.PathLike]],
+                         model: Union[str, os.PathLike], device: Optional[str] = None,
+                         cfg_options: Optional[dict] = None, **kwargs) -> OnnxSegInferencer:
+    """``init_inferencer(..., backend='onnxruntime')``: the exported model of a config.
+
+    Args:
+        config (str | PathLike, optional): The config the model was exported from. Its
+            file name must match the one in the model's metadata; it is loaded (when
+            mmengine and its ``_base_`` hosts are installed) for the tools that read it,
+            e.g. the DICOM outputs. None: use the metadata alone.
+        model (str | PathLike): The ``.onnx`` file from ``tools/export.py``.
+        device (str, optional): ``'cpu'`` (None) or ``'cuda[:N]'``.
+        cfg_options (dict, optional): Only ``model.test_cfg.triplet.*`` (see
+            :class:`OnnxSegInferencer`).
+        **kwargs: :class:`OnnxSegInferencer` arguments (``triplet``, ``max_pixels``,
+            ``score_thr``, ...).
+
+    Returns:
+        OnnxSegInferencer: The inferencer.
+
+    Raises:
+        ValueError: Not an ONNX model exported by mmchest, or exported from another config.
+    """
+    path = os.fspath(model)
+    if not path.lower().endswith('.onnx'):
+        raise ValueError(f'--backend onnxruntime runs an exported model (.onnx from '
+                         f'tools/export.py), got {path!r}')
+    inferencer = OnnxSegInferencer(path, device=device, cfg_options=cfg_options, **kwargs)
+    exported = inferencer.metadata.get('config') or ''
+    if config is not None:
+        given = osp.basename(os.fspath(config))
+        if exported and osp.basename(exported) != given:
+            raise ValueError(f'{path} was exported from {osp.basename(exported)}, not {given}')
+        try:  # the real config when it can be read (mmengine + the hosts of its _base_)
+            from mmchest.apis.base_inferencer import load_config
+            inferencer.cfg = load_config(os.fspath(config), cfg_options)
+        except Exception:  # noqa: BLE001 - the metadata stands in for it
+            inferencer.cfg.filename = os.fspath(config)
+    return inferencer
 
 
 def _flatten(options: dict, prefix: str = '') -> dict:
