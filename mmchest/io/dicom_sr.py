@@ -100,6 +100,7 @@ def build_measurement_report(source: Union[PathLike, Dataset],
         source (str | os.PathLike | pydicom.Dataset): the DICOM image the boxes were found on
             (only its header is read).
         boxes (np.ndarray): (N, 4) ``x1, y1, x2, y2`` in the source's pixels; N may be 0.
+            Boxes are clipped to the image; one without area inside it gets no ROI.
         scores (np.ndarray): (N,) box scores in [0, 1].
         algorithm (AlgorithmInfo): the model.
         finding (str): class name of the boxes. Defaults to 'pneumonia'.
@@ -117,7 +118,7 @@ def build_measurement_report(source: Union[PathLike, Dataset],
 
     Raises:
         DerivedObjectError: when the source is not a usable DICOM image, or the boxes and
-            scores do not match or are out of range.
+            scores do not match or are not finite, or a score is outside [0, 1].
     """
     src = read_source_header(source)
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4) if np.size(boxes) else np.zeros((0, 4))
@@ -126,6 +127,8 @@ def build_measurement_report(source: Union[PathLike, Dataset],
         raise DerivedObjectError(f'{len(boxes)} boxes but {len(scores)} scores')
     if len(scores) and (not np.isfinite(scores).all() or scores.min() < 0 or scores.max() > 1):
         raise DerivedObjectError('box scores must be finite and in [0, 1]')
+    if not np.isfinite(boxes).all():
+        raise DerivedObjectError('box coordinates must be finite')
     if image_probability is None:
         image_probability = float(scores.max()) if len(scores) else 0.0
     if not 0.0 <= float(image_probability) <= 1.0:
@@ -148,7 +151,10 @@ def build_measurement_report(source: Union[PathLike, Dataset],
             unit=codes.UCUM.NoUnits, algorithm_id=algo)],
         source_images=[hd.sr.SourceImageForMeasurementGroup(src.SOPClassUID,
                                                             src.SOPInstanceUID)])]
-    for i, (box, score) in enumerate(zip(boxes, scores), start=1):
+    clipped_w = np.clip(boxes[:, 2], 0, columns) - np.clip(boxes[:, 0], 0, columns)
+    clipped_h = np.clip(boxes[:, 3], 0, rows) - np.clip(boxes[:, 1], 0, rows)
+    inside = (clipped_w > 0) & (clipped_h > 0)  # a box without area in the image: no ROI
+    for i, (box, score) in enumerate(zip(boxes[inside], scores[inside]), start=1):
         region = hd.sr.ImageRegion(
             graphic_type=hd.sr.GraphicTypeValues.POLYLINE,
             graphic_data=box_polyline(box, rows, columns),

@@ -108,5 +108,13 @@ def test_bad_inputs_are_refused(tmp_path, source, algorithm):
         build_measurement_report(source, [[0, 0, 5, 5]], [0.5, 0.6], algorithm)
     with pytest.raises(DerivedObjectError, match=r'\[0, 1\]'):
         build_measurement_report(source, [[0, 0, 5, 5]], [1.5], algorithm)
+    with pytest.raises(DerivedObjectError, match='finite'):
+        build_measurement_report(source, [[0, 0, np.nan, 5]], [0.5], algorithm)
     with pytest.raises(DerivedObjectError, match='empty'):
-        build_measurement_report(source, [[200, 0, 250, 5]], [0.5], algorithm)
+        box_polyline([200, 0, 250, 5], 100, 120)
+    # a box without area inside the image gets no ROI; the others do
+    sr = build_measurement_report(source, [[200, 0, 250, 5], [1, 1, 9, 9], [5, 5, 5, 9]],
+                                  [0.9, 0.5, 0.4], algorithm)
+    sr = hd.sr.Comprehensive3DSR.from_dataset(sr)
+    (group, ) = sr.content.get_planar_roi_measurement_groups()
+    assert group.get_measurements()[0].value == pytest.approx(0.5)
