@@ -54,6 +54,11 @@ COCO_CHECKPOINTS = {
     'faster_rcnn_r50_fpn_1x_coco_20200130-047c8118.pth':
     'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
 }
+#: mmpretrain ImageNet checkpoints the configs name -> the model's config in mmpretrain/.mim.
+MMPRETRAIN_CHECKPOINTS = {
+    'resnet50_8xb32_in1k_20210831-ea4938fc.pth': 'resnet/resnet50_8xb32_in1k.py',
+    'vgg16_batch256_imagenet_20210208-db26f1a5.pth': 'vgg/vgg16_8xb32_in1k.py',
+}
 #: torchvision ImageNet files as mmengine names them for torchvision://<arch>.
 TORCHVISION_FILES = {'resnet34': 'resnet34-b627a593.pth', 'resnet50': 'resnet50-0676ba61.pth'}
 CLASS_LAYER = re.compile(r'^roi_head\.(bbox_head\.fc_(cls|reg)|mask_head\.conv_logits)\.')
@@ -128,7 +133,8 @@ def markdown_commands(rel: str, text: str) -> List[DocCommand]:
 
     Code (fenced blocks, 4-space indented lines) is read as shell, continuation lines joined
     and ``VAR=value`` lines of the same block substituted; in prose, ``--cfg-options`` must sit
-    in `inline code` (which may wrap lines), alone (naming the flag) or with its options.
+    in `inline code` (which may wrap lines), alone (naming the flag), in a usage synopsis
+    (``[--cfg-options ...]``) or with its options.
     """
     lines = text.splitlines()
     prose = list(lines)
@@ -154,7 +160,8 @@ def markdown_commands(rel: str, text: str) -> List[DocCommand]:
     span = re.compile(r'(?<!`)`([^`]+)`(?!`)')
     for m in span.finditer(prose_text):
         content = ' '.join(m.group(1).split())
-        if '--cfg-options' not in content or content == '--cfg-options':
+        if '--cfg-options' not in content or content == '--cfg-options' or \
+                '[--cfg-options ...]' in content:  # the flag named, or a usage synopsis
             continue
         where = f'{rel}:{prose_text.count(chr(10), 0, m.start()) + 1}'
         out.append(_command(where, content, FRAGMENT_CONFIG.get(rel)))
@@ -247,7 +254,7 @@ class Offline:
     def data_root(self, dataset: dict) -> Path:
         from mmchest import synthetic
         kind = {'SIIMPneumothoraxDataset': 'siim_png' if dataset.get('layout') == 'png' else 'siim',
-                'RSNAPneumoniaDataset': 'rsna',
+                'RSNAPneumoniaDataset': 'rsna', 'RSNAClassificationDataset': 'rsna',
                 'MultiExpertPneumoniaDataset': 'multi_expert'}.get(dataset['type'])
         if kind is None:
             pytest.fail(f'no synthetic data for {dataset["type"]}')
@@ -306,6 +313,19 @@ class Offline:
             torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, path)
         return path
 
+    def mmpretrain(self, name: str) -> Path:
+        """An ImageNet classifier checkpoint of mmpretrain (random weights, same keys)."""
+        path = self.hub / name
+        if not path.exists():
+            import mmpretrain
+            from mmpretrain.registry import MODELS
+            init_default_scope('mmpretrain')
+            cfg = Config.fromfile(str(Path(mmpretrain.__file__).parent / '.mim' / 'configs' /
+                                      MMPRETRAIN_CHECKPOINTS[name]))
+            torch.manual_seed(0)
+            torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, path)
+        return path
+
     def checkpoint_for(self, cfg, key: str, value) -> str:
         """A local file standing in for the path a reader writes in a command."""
         if key == 'load_from':
@@ -313,6 +333,8 @@ class Offline:
             if name not in COCO_CHECKPOINTS:
                 pytest.fail(f'load_from={value}: name one of {sorted(COCO_CHECKPOINTS)}')
             return str(self.coco(name))
+        if Path(str(value)).name in MMPRETRAIN_CHECKPOINTS:
+            return str(self.mmpretrain(Path(str(value)).name))
         backbone = cfg.model.backbone
         if 'SEResNeXt' in backbone.type:
             return str(self.seresnext())
@@ -326,6 +348,8 @@ class Offline:
             return self.torchvision(checkpoint[len('torchvision://'):])
         if checkpoint.startswith(('http://', 'https://')):
             name = checkpoint.rsplit('/', 1)[1]
+            if name in MMPRETRAIN_CHECKPOINTS:
+                return self.mmpretrain(name)
             if name not in COCO_CHECKPOINTS:
                 pytest.fail(f'{checkpoint}: no local stand-in')
             return self.coco(name)
@@ -429,6 +453,9 @@ def test_documented_command_runs(cmd: DocCommand, offline, tmp_path, monkeypatch
         init = cfg.model.get('backbone', {}).get('init_cfg')
         if isinstance(init, dict) and init.get('type') == 'Pretrained':
             weights = _state(offline.resolve(init['checkpoint']))
+            prefix = init.get('prefix')  # e.g. 'backbone.' of a whole classifier's checkpoint
+            if prefix:
+                weights = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
             own = model.backbone.state_dict()
             loaded = [k for k in own if k in weights and torch.equal(own[k], weights[k])]
             assert len(loaded) == len(own), f'{len(loaded)}/{len(own)} backbone tensors loaded'
