@@ -69,9 +69,9 @@ def write_tiny_set(root: Path, n: int = 6, size=(24, 32), seed: int = 0) -> Path
 @pytest.mark.parametrize('config', CONFIGS)
 def test_config_loads_and_builds(config, tmp_path):
     from mmseg.registry import DATASETS, METRICS, MODELS
-    import mmchest  # noqa: F401  registers the classes
+    import mmchest.seg  # noqa: F401  registers the classes
     cfg = Config.fromfile(REPO / config)
-    assert cfg.custom_imports['imports'] == ['mmchest']
+    assert cfg.custom_imports['imports'] == ['mmchest.seg']
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)
     assert model.decode_head.num_classes == 2 and not model.with_auxiliary_head
