@@ -80,3 +80,50 @@ def test_uint8_labels_meet_a_preprocessor_that_casts_them(path):
     packs = [t.type for t in cfg.train_dataloader.dataset.pipeline if 'Pack' in t.type]
     if 'PackSegInputsUint8' in packs:
         assert cfg.model.data_preprocessor.type == 'Uint8LabelSegDataPreProcessor'
+
+
+
+#: run in a fresh interpreter: the configs' custom_imports are the only mmchest imports
+_RESOLVE_TYPES = r'''
+import importlib, json, sys
+from mmengine.config import Config
+from mmengine.registry import Registry, init_default_scope
+
+NOT_REGISTERED = {'nms', 'soft_nms', 'RoIAlign'}  # mmcv ops, looked up by name
+def types(node):
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield node['type']
+        for v in node.values():
+            yield from types(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from types(v)
+assert 'mmchest' not in sys.modules
+missing, scopes = {}, set()
+for path in json.loads(sys.argv[1]):
+    cfg = Config.fromfile(path)  # imports custom_imports
+    scopes.add(cfg.default_scope)
+    init_default_scope(cfg.default_scope)
+    reg = importlib.import_module(f'{cfg.default_scope}.registry')
+    registries = [r for r in vars(reg).values() if isinstance(r, Registry)]
+    for t in sorted(set(types(cfg.to_dict())) - NOT_REGISTERED):
+        if not any(r.get(t) is not None for r in registries):
+            missing.setdefault(path, []).append(t)
+print(json.dumps(dict(missing=missing, scopes=sorted(scopes))))
+'''
+
+
+def test_custom_imports_register_every_type_the_configs_name():
+    """Each config's `custom_imports` (mmchest.seg / .det / .cls), in a fresh interpreter
+    with no other mmchest import, registers every `type` the config names."""
+    import json
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, '-c', _RESOLVE_TYPES,
+                           json.dumps([str(p) for p in CONFIGS])],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result['scopes'] == sorted(SUBPACKAGE)
+    assert not result['missing'], f'types unknown after custom_imports: {result["missing"]}'
