@@ -151,9 +151,8 @@ def test_smoke_override_shrinks_without_touching_the_recipe(downloads, tmp_path)
     assert cfg.train_cfg.max_epochs == 1 and cfg.train_dataloader.dataset.indices == 2
     resize = [t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'Resize']
     assert resize[0]['scale'] == (SIZE, SIZE) and resize[0]['keep_ratio'] is True
-    tta = cfg.test_dataloader.dataset.pipeline  # the loaders, not tta_pipeline, are shrunk
-    assert [t['type'] for t in tta] == [t['type'] for t in before['test_dataloader']['dataset']
-                                        ['pipeline']]
+    steps = [t['type'] for t in before['test_dataloader']['dataset']['pipeline']]
+    assert [t['type'] for t in cfg.test_dataloader.dataset.pipeline] == steps
     assert cfg.optim_wrapper == before['optim_wrapper']
     assert cfg.param_scheduler == before['param_scheduler']
     assert cfg.model.roi_head == before['model']['roi_head']
