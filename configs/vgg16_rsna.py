@@ -4,7 +4,8 @@
 #   mim train mmpretrain configs/vgg16_rsna.py
 #   mim test  mmpretrain configs/vgg16_rsna.py --checkpoint work_dirs/vgg16_rsna/epoch_30.pth
 # Pretrained weights: downloaded into $TORCH_HOME/hub/checkpoints/ on first use; offline:
-#   --cfg-options model.backbone.init_cfg.checkpoint=/path/vgg16_batch256_imagenet_20210208-db26f1a5.pth
+#   mim train mmpretrain configs/vgg16_rsna.py --cfg-options \
+#     model.backbone.init_cfg.checkpoint=/path/vgg16_batch256_imagenet_20210208-db26f1a5.pth
 # (its classifier weights are not used and are reported as unexpected keys).
 _base_ = [
     'mmpretrain::_base_/schedules/imagenet_bs256.py',

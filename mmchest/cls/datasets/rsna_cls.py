@@ -6,6 +6,7 @@ this class only turns each patient into one ``gt_label``.
 """
 from __future__ import annotations
 
+import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from mmengine.logging import MMLogger, print_log
@@ -104,7 +105,6 @@ class RSNAClassificationDataset(BadFilesMixin, BaseDataset):
                          **kwargs)
 
     def _class_info_path(self) -> Optional[str]:
-        import os.path as osp
         if not self.class_info_file:
             return None
         path = self.class_info_file
