@@ -3,10 +3,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install test test-deps demo demo-rsna synthetic benchmark clean
+.PHONY: install lint test test-deps demo demo-rsna synthetic benchmark clean
 
 install:
 	@bash tools/install.sh
+
+# ruff check (pycodestyle, pyflakes, isort); configuration in pyproject.toml, run by CI (.ci/run).
+lint: install
+	$(VENV)/bin/ruff check .
 
 test: install test-deps
 	$(PY) -m pytest $(PYTEST_ARGS) tests
