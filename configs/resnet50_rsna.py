@@ -13,13 +13,7 @@
 # $TORCH_HOME/hub/checkpoints/ on first use. Offline: copy the .pth there, or give a local file:
 #   --cfg-options model.backbone.init_cfg.checkpoint=/path/resnet50_8xb32_in1k_20210831-ea4938fc.pth
 # (or model.backbone.init_cfg=None to train from scratch).
-_base_ = [
-    'mmpretrain::_base_/models/resnet50.py',
-    'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py',
-    './_base_/datasets/rsna_cls.py',
-]
-custom_imports = dict(imports=['mmchest.cls'], allow_failed_imports=False)
+_base_ = ['mmpretrain::_base_/models/resnet50.py', './_base_/rsna_cls_sgd_30e.py']
 
 model = dict(
     backbone=dict(init_cfg=dict(
@@ -29,14 +23,3 @@ model = dict(
     head=dict(num_classes=2, topk=(1, ),
               loss=dict(type='CrossEntropyLoss', loss_weight=1.0,
                         class_weight=[0.645, 2.219])))
-
-max_epochs = 30
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
-param_scheduler = dict(_delete_=True, type='CosineAnnealingLR', by_epoch=True, T_max=max_epochs,
-                       eta_min=1e-5)
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-auto_scale_lr = dict(enable=False, base_batch_size=16)
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, save_best='cls/auc', rule='greater',
-                    max_keep_ckpts=2))

@@ -1,6 +1,6 @@
 # Multi-expert pneumonia, frontal (pa) views: U-Net (mmseg UNet-S5-D16), trained on the
 # majority vote (2 of 3 experts), evaluated against the majority mask and each expert.
-#   mim train mmseg configs/unet_multi_expert_pneumonia.py   # data in datasets/multi_expert_pneumonia
+#   mim train mmseg configs/unet_multi_expert_pneumonia.py  # data: datasets/multi_expert_pneumonia
 #   mim test  mmseg configs/unet_multi_expert_pneumonia.py \
 #       --checkpoint work_dirs/unet_multi_expert_pneumonia/iter_20000.pth
 # Other targets: --cfg-options train_dataloader.dataset.fusion=each (one sample per expert,
@@ -8,15 +8,14 @@
 _base_ = [
     './_base_/datasets/multi_expert_pneumonia.py',
     'mmseg::_base_/models/fcn_unet_s5-d16.py',
-    'mmseg::_base_/default_runtime.py',
+    './_base_/seg_runtime.py',
     'mmseg::_base_/schedules/schedule_20k.py',
 ]
-custom_imports = dict(imports=['mmchest.seg'], allow_failed_imports=False)
 
-crop_size = (512, 512)
-# batches are padded to crop_size when training and to a multiple of 16 (the U-Net's
-# downsampling) when testing, so whole-image inference works on any aspect ratio
-data_preprocessor = dict(size=crop_size, test_cfg=dict(size_divisor=16))
+# batches are padded to the dataset base's crop_size (512x512) when training and to a
+# multiple of 16 (the U-Net's downsampling) when testing, so whole-image inference works on
+# any aspect ratio
+data_preprocessor = dict(size=_base_.crop_size, test_cfg=dict(size_divisor=16))
 # binary sigmoid head: BCE + soft Dice (lesions are small; plain CE tends to predict empty)
 model = dict(
     data_preprocessor=data_preprocessor,

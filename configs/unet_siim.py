@@ -8,13 +8,12 @@
 _base_ = [
     './_base_/datasets/siim.py',
     './_base_/models/unet_resnet34.py',
-    'mmseg::_base_/default_runtime.py',
+    './_base_/seg_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py',
 ]
-custom_imports = dict(imports=['mmchest.seg'], allow_failed_imports=False)
 
-crop_size = (512, 512)
-data_preprocessor = dict(size=crop_size)
+# training batches padded to the dataset base's crop_size (512x512)
+data_preprocessor = dict(size=_base_.crop_size)
 model = dict(data_preprocessor=data_preprocessor)
 
 optim_wrapper = dict(

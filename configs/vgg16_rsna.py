@@ -7,12 +7,7 @@
 #   mim train mmpretrain configs/vgg16_rsna.py --cfg-options \
 #     model.backbone.init_cfg.checkpoint=/path/vgg16_batch256_imagenet_20210208-db26f1a5.pth
 # (its classifier weights are not used and are reported as unexpected keys).
-_base_ = [
-    'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py',
-    './_base_/datasets/rsna_cls.py',
-]
-custom_imports = dict(imports=['mmchest.cls'], allow_failed_imports=False)
+_base_ = ['./_base_/rsna_cls_sgd_30e.py']
 
 model = dict(
     type='ImageClassifier',
@@ -27,13 +22,5 @@ model = dict(
               loss=dict(type='CrossEntropyLoss', loss_weight=1.0,
                         class_weight=[0.645, 2.219])))
 
-max_epochs = 30
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.005, momentum=0.9, weight_decay=1e-4))
-param_scheduler = dict(_delete_=True, type='CosineAnnealingLR', by_epoch=True, T_max=max_epochs,
-                       eta_min=1e-5)
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-auto_scale_lr = dict(enable=False, base_batch_size=16)
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, save_best='cls/auc', rule='greater',
-                    max_keep_ckpts=2))
+# the base's SGD recipe at half its lr
+optim_wrapper = dict(optimizer=dict(lr=0.005))

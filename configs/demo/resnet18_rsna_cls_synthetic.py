@@ -9,12 +9,7 @@
 #       --out work_dirs/resnet18_rsna_cls_synthetic/thresholds
 # The synthetic set is balanced (half with opacities): no class weighting here. Held-out
 # results: datasets/rsna/README.md ("Image-level classification").
-_base_ = [
-    'mmpretrain::_base_/models/resnet18.py',
-    'mmpretrain::_base_/default_runtime.py',
-    '../_base_/datasets/rsna_cls.py',
-]
-custom_imports = dict(imports=['mmchest.cls'], allow_failed_imports=False)
+_base_ = ['mmpretrain::_base_/models/resnet18.py', '../_base_/rsna_cls_runtime.py']
 
 data_root = 'datasets/synthetic/rsna'
 img_scale = (128, 128)
@@ -25,37 +20,16 @@ model = dict(
     head=dict(num_classes=2, in_channels=128, topk=(1, ),
               loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
-train_pipeline = [
-    dict(type='LoadDicomImageFromFile'),
-    dict(type='Resize', scale=img_scale),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadDicomImageFromFile'),
-    dict(type='Resize', scale=img_scale),
-    dict(type='PackInputs'),
-]
-tta_pipeline = [
-    dict(type='LoadDicomImageFromFile'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale=img_scale)],
-        [dict(type='RandomFlip', prob=0.0), dict(type='RandomFlip', prob=1.0)],
-        [dict(type='PackInputs')],
-    ]),
-]
-train_dataloader = dict(
-    batch_size=16,
-    num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=16,
-    num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=16,
-    num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+# the base's pipelines (configs/_base_/datasets/rsna_cls.py), resized to img_scale
+train_pipeline, test_pipeline = (
+    [dict(t, scale=img_scale) if t.type == 'Resize' else t for t in pipeline]
+    for pipeline in (_base_.train_pipeline, _base_.test_pipeline))
+tta_pipeline = [_base_.tta_pipeline[0], dict(_base_.tta_pipeline[1], transforms=[
+    [t for t in test_pipeline if t['type'] == 'Resize'], *_base_.tta_pipeline[1].transforms[1:]])]
+# batch 16 as the base; the test loader stays the base's val loader on split='test'
+train_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
 
 optim_wrapper = dict(
     type='OptimWrapper',

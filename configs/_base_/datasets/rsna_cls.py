@@ -53,12 +53,8 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(**_dataset, split='val', test_mode=True, pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=16,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**_dataset, split='test', test_mode=True, pipeline=test_pipeline))
+# the held-out part: the val loader on split='test'
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 
 # cls/accuracy (arg-max, %), cls/auc (pneumonia probability, ROC AUC), cls/recall@0.5 and
 # cls/precision@0.5; choose the operating threshold on val with tools/threshold_analysis.py.

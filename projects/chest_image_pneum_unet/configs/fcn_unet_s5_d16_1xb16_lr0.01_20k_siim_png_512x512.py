@@ -21,10 +21,9 @@
 _base_ = [
     '../../../configs/_base_/datasets/siim.py',
     'mmseg::_base_/models/fcn_unet_s5-d16.py',
-    'mmseg::_base_/default_runtime.py',
+    '../../../configs/_base_/seg_runtime.py',
     'mmseg::_base_/schedules/schedule_20k.py',
 ]
-custom_imports = dict(imports=['mmchest.seg'], allow_failed_imports=False)
 
 data_root = 'datasets/siim_png'
 img_scale = (512, 512)
