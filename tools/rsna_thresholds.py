@@ -19,11 +19,10 @@ import json
 import os
 import sys
 
-from mmchest.arg_types import float_range
+from mmchest.arg_types import add_run_args, float_range, run_kwargs
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='mmdet config the checkpoint was trained with')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -37,20 +36,16 @@ def parse_args(argv=None):
     parser.add_argument('--out-dir', default=None, help='default: next to the checkpoint')
     parser.add_argument('--max-images', type=int, default=None)
     parser.add_argument('--batch-size', type=int, default=4)
-    parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, as in mim test')
+    add_run_args(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmchest.apis import ChestDetInferencer
-    from mmchest.apis.thresholds import (collect_rsna_results, plot_rsna_curves,
-                                         rsna_threshold_sweep)
+    from mmchest.apis.thresholds import collect_rsna_results, plot_rsna_curves, rsna_threshold_sweep
 
-    inferencer = ChestDetInferencer(args.config, args.checkpoint, device=args.device,
-                                    cfg_options=args.cfg_options)
+    inferencer = ChestDetInferencer(args.config, args.checkpoint, **run_kwargs(args))
     results = collect_rsna_results(inferencer, args.split, args.max_images, args.batch_size)
     n = len(results)
     found = rsna_threshold_sweep(results, args.thrs, args.target_recall)

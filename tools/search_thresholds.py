@@ -22,11 +22,10 @@ import json
 import os
 import sys
 
-from mmchest.arg_types import float_range
+from mmchest.arg_types import add_run_args, float_range, run_kwargs
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
@@ -38,10 +37,9 @@ def parse_args(argv=None):
     parser.add_argument('--min-areas', type=int, nargs='+', default=[0, 250, 500, 1000, 2000, 3000])
     parser.add_argument('--bottom', type=float_range, default='0.2:0.6:0.05')
     parser.add_argument('--max-images', type=int, default=None)
-    parser.add_argument('--device', default=None)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, as in mim test (e.g. '
-                        'val_dataloader.dataset.data_root=DIR)')
+    add_run_args(parser, device=None, device_help=None,
+                 cfg_options_help='override config settings, as in mim test (e.g. '
+                 'val_dataloader.dataset.data_root=DIR)')
     return parser.parse_args(argv)
 
 
@@ -50,8 +48,8 @@ def main(argv=None) -> int:
     from mmchest.apis import ChestSegInferencer
     from mmchest.apis.thresholds import plot_siim_surface, siim_triplet_search
 
-    inferencer = ChestSegInferencer(args.config, args.checkpoint, device=args.device,
-                                    cfg_options=args.cfg_options, triplet=False)
+    inferencer = ChestSegInferencer(args.config, args.checkpoint, triplet=False,
+                                    **run_kwargs(args))
     found = siim_triplet_search(inferencer, args.split, args.top, args.min_areas, args.bottom,
                                 args.max_images)
     best, scores, n = found['best'], found['scores'], found['num_images']

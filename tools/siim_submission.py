@@ -17,7 +17,7 @@ import csv
 import os
 import sys
 
-from mmengine.config import DictAction
+from mmchest.arg_types import add_run_args, run_kwargs
 
 
 def parse_args(argv=None):
@@ -27,10 +27,9 @@ def parse_args(argv=None):
     parser.add_argument('dicom_dir', help='folder searched recursively for *.dcm')
     parser.add_argument('--out', default='submission.csv')
     parser.add_argument('--rle-format', choices=['relative', 'absolute'], default='relative')
-    parser.add_argument('--device', default=None, help="e.g. 'cuda:0' or 'cpu' (default: auto)")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, as in mim test (e.g. the triplet '
-                        'tools/search_thresholds.py prints)')
+    add_run_args(parser, device=None,
+                 cfg_options_help='override config settings, as in mim test (e.g. the triplet '
+                 'tools/search_thresholds.py prints)')
     return parser.parse_args(argv)
 
 
@@ -39,8 +38,7 @@ def main(argv=None) -> int:
     from mmchest.apis import ChestSegInferencer
     from mmchest.apis.submission import siim_submission_rows
 
-    inferencer = ChestSegInferencer(args.config, args.checkpoint, device=args.device,
-                                    cfg_options=args.cfg_options)
+    inferencer = ChestSegInferencer(args.config, args.checkpoint, **run_kwargs(args))
     rows, failed = siim_submission_rows(inferencer, args.dicom_dir,
                                         relative=args.rle_format == 'relative')
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

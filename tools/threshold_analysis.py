@@ -19,9 +19,10 @@ A command line over :func:`mmchest.analysis.threshold_report.run_threshold_analy
 import argparse
 import sys
 
+from mmchest.arg_types import add_run_args, run_kwargs
+
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='config the checkpoint was trained with')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -36,9 +37,7 @@ def parse_args(argv=None):
                         help='segmentor image score (default: %(default)s)')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--batch-size', type=int, default=1)
-    parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, as in mim test')
+    add_run_args(parser)
     return parser.parse_args(argv)
 
 
@@ -51,8 +50,7 @@ def main(argv=None) -> int:
     result = run_threshold_analysis(
         args.config, args.checkpoint, args.out, split=args.split,
         recall_target=args.recall_target, threshold=args.threshold,
-        cfg_options=args.cfg_options, device=args.device, seg_score=args.seg_score,
-        batch_size=args.batch_size)
+        seg_score=args.seg_score, batch_size=args.batch_size, **run_kwargs(args))
     chosen = result['chosen']
     print(f"{result['n']} images ({result['n_positive']} positive): ROC AUC "
           f"{result['roc_auc']:.4f}, average precision {result['average_precision']:.4f}")
