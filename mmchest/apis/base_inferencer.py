@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import copy
 import os
-import os.path as osp
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.config import Config
 from mmengine.infer import BaseInferencer
 
-from .inputs import collect_inputs
+from .inputs import input_paths
 from .pipeline import inference_pipeline, mim_test_pipeline
 from .prediction import Prediction
 from .visualization import to_display
@@ -75,6 +74,10 @@ class ChestInferencer(BaseInferencer):
             frames x samples from the header); None keeps the config's (8192 x 8192).
             Defaults to None.
         show_progress (bool): Progress bar in ``__call__``. Defaults to False.
+
+    Raises:
+        CheckpointMismatchError: The checkpoint leaves weights of the model unset or has
+            other shapes (:mod:`mmchest.engine.checkpoint_fit`); nothing is loaded.
 
     Attributes:
         task (str): ``'seg'``, ``'det'`` (``'cls'`` for a classifier).
@@ -158,13 +161,7 @@ class ChestInferencer(BaseInferencer):
 
     def _inputs_to_list(self, inputs: Any) -> list:
         """Paths: a folder is searched recursively for DICOM/PNG files (sorted)."""
-        if isinstance(inputs, (str, os.PathLike)):
-            inputs = [inputs]
-        paths: List[str] = []
-        for item in inputs:
-            item = os.fspath(item)
-            paths.extend(collect_inputs([item])[0] if osp.isdir(item) else [item])
-        return paths
+        return input_paths(inputs)
 
     def preprocess(self, inputs: Sequence[str], batch_size: int = 1, **kwargs
                    ) -> Iterator[List[Tuple[str, np.ndarray, dict]]]:

@@ -19,19 +19,9 @@ class ChestClsInferencer(ChestInferencer):
     classes), ``has_finding`` is ``probability > score_thr`` and ``class_scores`` holds all
     class probabilities; in dataset mode ``extra['gt_label']`` is the image's label.
 
-    Args:
-        model (str | PathLike | Config): mmpretrain config of this project.
-        weights (str, optional): Checkpoint; None keeps the initial weights.
-        device (str, optional): e.g. ``'cuda:0'``; None picks CUDA when available.
-        cfg_options (dict, optional): Overrides merged into the config first, as
-            ``mim test --cfg-options``. Defaults to None.
-        score_thr (float): Decision threshold on the probability. Defaults to 0.5.
-        **kwargs: ``max_pixels``, ``show_progress`` of
-            :class:`~mmchest.apis.base_inferencer.ChestInferencer`.
-
-    Raises:
-        CheckpointMismatchError: The checkpoint leaves weights of the model unset or has
-            other shapes (:mod:`mmchest.engine.checkpoint_fit`); nothing is loaded.
+    Arguments and errors as in :class:`~mmchest.apis.base_inferencer.ChestInferencer`,
+    ``model`` being an mmpretrain config of this project and ``score_thr`` (default 0.5) the
+    decision threshold on the probability.
     """
 
     task = 'cls'
@@ -47,8 +37,9 @@ class ChestClsInferencer(ChestInferencer):
                                else 1)
 
     def _build_model(self, cfg, weights: Optional[str], device: str):
-        import mmchest.cls  # noqa: F401  (registers the dataset and metric)
         from mmpretrain.apis import get_model
+
+        import mmchest.cls  # noqa: F401  (registers the dataset and metric)
         model = get_model(cfg, pretrained=weights or False, device=device)
         model.cfg = cfg
         return model.eval()

@@ -14,20 +14,10 @@ __all__ = ['ChestDetInferencer', 'load_detector']
 class ChestDetInferencer(ChestInferencer):
     """Detection inferencer: boxes and scores in original-image pixels, box overlays.
 
-    Args:
-        model (str | PathLike | Config): mmdet config of this project.
-        weights (str, optional): Checkpoint; None keeps the initial weights.
-        device (str, optional): e.g. ``'cuda:0'``; None picks CUDA when available.
-        cfg_options (dict, optional): Overrides merged into the config first, as
-            ``mim test --cfg-options``. Defaults to None.
-        score_thr (float): ``Prediction.boxes`` holds the boxes with ``score > score_thr``
-            (``all_boxes`` all of them); ``has_finding`` when there is one. Defaults to 0.5.
-        **kwargs: ``max_pixels``, ``show_progress`` of
-            :class:`~mmchest.apis.base_inferencer.ChestInferencer`.
-
-    Raises:
-        CheckpointMismatchError: The checkpoint leaves weights of the model unset or has
-            other shapes (:mod:`mmchest.engine.checkpoint_fit`); nothing is loaded.
+    Arguments and errors as in :class:`~mmchest.apis.base_inferencer.ChestInferencer`,
+    ``model`` being an mmdet config of this project; ``Prediction.boxes`` holds the boxes
+    with ``score > score_thr`` (default 0.5; ``all_boxes`` all of them), and ``has_finding``
+    is set when there is one.
     """
 
     task = 'det'

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import cv2
 
-__all__ = ['INPUT_SUFFIXES', 'READ_ERRORS', 'collect_inputs', 'unique_names',
+__all__ = ['INPUT_SUFFIXES', 'READ_ERRORS', 'collect_inputs', 'input_paths', 'unique_names',
            'resolve_inputs']
 
 #: Suffixes picked up when an input is a folder (lower case).
@@ -46,6 +46,27 @@ def collect_inputs(inputs: Iterable[str],
     seen = set()
     files = [f for f in files if not (osp.abspath(f) in seen or seen.add(osp.abspath(f)))]
     return files, missing
+
+
+def input_paths(inputs: Union[str, os.PathLike, Iterable[Union[str, os.PathLike]]]
+                ) -> List[str]:
+    """The files an inferencer's ``__call__`` reads, in order: a folder is searched
+    recursively (:func:`collect_inputs`, sorted); any other path is kept as given, so that a
+    missing file fails when it is read.
+
+    Args:
+        inputs (str | PathLike | Iterable[str | PathLike]): One path or several.
+
+    Returns:
+        list[str]: The file paths.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    paths: List[str] = []
+    for item in inputs:
+        item = os.fspath(item)
+        paths.extend(collect_inputs([item])[0] if osp.isdir(item) else [item])
+    return paths
 
 
 def unique_names(paths: Sequence[str], stems: Optional[Sequence[str]] = None) -> List[str]:

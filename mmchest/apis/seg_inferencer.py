@@ -25,21 +25,13 @@ class ChestSegInferencer(ChestInferencer):
     """Segmentation inferencer: masks (after the config's post-processing, e.g. SIIM triplet
     thresholding), probability maps and contour overlays.
 
+    Arguments and errors as in :class:`~mmchest.apis.base_inferencer.ChestInferencer`
+    (``model`` an mmseg config of this project), plus:
+
     Args:
-        model (str | PathLike | Config): mmseg config of this project.
-        weights (str, optional): Checkpoint; None keeps the initial weights.
-        device (str, optional): e.g. ``'cuda:0'``; None picks CUDA when available.
-        cfg_options (dict, optional): Overrides merged into the config first, as
-            ``mim test --cfg-options``. Defaults to None.
         triplet (bool): Keep the config's triplet thresholding (``model.test_cfg.triplet``);
             False removes it, e.g. to search thresholds on raw probabilities.
             Defaults to True.
-        **kwargs: ``score_thr``, ``max_pixels``, ``show_progress`` of
-            :class:`~mmchest.apis.base_inferencer.ChestInferencer`.
-
-    Raises:
-        CheckpointMismatchError: The checkpoint leaves weights of the model unset or has
-            other shapes (:mod:`mmchest.engine.checkpoint_fit`); nothing is loaded.
     """
 
     task = 'seg'

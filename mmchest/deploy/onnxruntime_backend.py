@@ -23,8 +23,7 @@ from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Uni
 
 import numpy as np
 
-from mmchest.deploy.preprocessing import (pad_image, read_image, resize_image, resize_logit,
-                                          sigmoid)
+from mmchest.deploy.preprocessing import pad_image, read_image, resize_image, resize_logit, sigmoid
 from mmchest.postprocessing.triplet_threshold import triplet_threshold
 
 __all__ = ['OnnxSegInferencer', 'METADATA_KEY', 'load_metadata', 'init_onnx_inferencer']
@@ -194,15 +193,8 @@ class OnnxSegInferencer:
 
     # ------------------------------------------------------------- the API's forms
     def predict_file(self, path: Union[str, os.PathLike]):
-        """Predict one file (DICOM, PNG or JPEG).
-
-        Returns:
-            Prediction: The result at the file's original size.
-
-        Raises:
-            OSError, ValueError, cv2.error: The file cannot be read (DicomReadError is a
-                ValueError).
-        """
+        """Predict one file (DICOM, PNG or JPEG); returns and raises as
+        :meth:`mmchest.apis.base_inferencer.ChestInferencer.predict_file`."""
         return self.forward([self._load(path)])[0]
 
     predict = predict_file
@@ -232,14 +224,8 @@ class OnnxSegInferencer:
             dict: ``predictions`` (plain dicts, or Predictions with ``return_datasamples``)
             and ``visualization`` (overlays when ``return_vis``, else ``[]``).
         """
-        from mmchest.apis.inputs import collect_inputs
-        if isinstance(inputs, (str, os.PathLike)):
-            inputs = [inputs]
-        paths: List[str] = []
-        for item in inputs:
-            item = os.fspath(item)
-            paths.extend(collect_inputs([item])[0] if osp.isdir(item) else [item])
-        preds = list(self.predict_files(paths, batch_size))
+        from mmchest.apis.inputs import input_paths
+        preds = list(self.predict_files(input_paths(inputs), batch_size))
         return dict(predictions=preds if return_datasamples else [p.to_dict() for p in preds],
                     visualization=[p.overlay() for p in preds] if return_vis else [])
 

@@ -178,6 +178,15 @@ class BadFilesMixin:
     A dataset calls :meth:`_init_bad_files` in ``__init__`` (before ``super().__init__``)
     and :meth:`_screen_files` in ``load_data_list`` once its split is known.
 
+    The datasets' arguments:
+
+    - ``bad_files`` (str): ``'error'``: raise when this split holds an image that will not
+      load, listing every bad image of all splits; ``'skip'``: drop this split's bad images
+      (logged, written next to the log, counted by the metrics). Defaults to ``'error'``.
+    - ``exclude_file`` (str, optional): Files to leave out (``path[<TAB>reason]`` per line,
+      relative to ``data_root``), e.g. what ``tools/check_dataset.py`` writes.
+      Defaults to None.
+
     Attributes:
         bad_files (list[tuple[str, str]]): ``(path, reason)`` dropped from this dataset
             (bad files with ``bad_files='skip'``, and ``exclude_file`` entries).

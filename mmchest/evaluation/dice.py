@@ -10,7 +10,7 @@ they are almost always probabilities that were not thresholded.
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import Callable, List, Sequence
 
 import numpy as np
 
@@ -109,11 +109,18 @@ def per_image_dice(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray],
     Returns:
         list[float]: One Dice per image.
     """
+    return _per_image(dice_score, preds, gts, empty_score)
+
+
+def _per_image(score: Callable[[np.ndarray, np.ndarray, float], float],
+               preds: Sequence[np.ndarray], gts: Sequence[np.ndarray],
+               empty_score: float) -> List[float]:
+    """``score`` of each (pred, gt) pair; an error names the image's index."""
     _check_pairs(preds, gts)
     out = []
     for i, (p, g) in enumerate(zip(preds, gts)):
         try:
-            out.append(dice_score(p, g, empty_score))
+            out.append(score(p, g, empty_score))
         except (ValueError, TypeError) as err:
             raise type(err)(f'image {i}: {err}') from None
     return out
@@ -137,21 +144,10 @@ def mean_dice(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray],
 
 def mean_iou(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray],
              empty_score: float = 1.0) -> float:
-    """Mean over images of the per-image IoU.
-
-    Args:
-        preds (Sequence[np.ndarray]): Predicted masks, one per image.
-        gts (Sequence[np.ndarray]): Ground-truth masks, same order and shapes.
-        empty_score (float): Score when both masks of an image are empty. Defaults to 1.0.
+    """Mean over images of the per-image IoU; arguments as in :func:`mean_dice`.
 
     Returns:
         float: Mean IoU, or NaN when there are no images.
     """
-    _check_pairs(preds, gts)
-    scores = []
-    for i, (p, g) in enumerate(zip(preds, gts)):
-        try:
-            scores.append(iou_score(p, g, empty_score))
-        except (ValueError, TypeError) as err:
-            raise type(err)(f'image {i}: {err}') from None
+    scores = _per_image(iou_score, preds, gts, empty_score)
     return float(np.mean(scores)) if scores else float('nan')

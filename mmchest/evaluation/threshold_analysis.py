@@ -233,11 +233,8 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def pr_curve(scores: np.ndarray,
              labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision-recall curve at each distinct score, highest first.
-
-    Args:
-        scores (np.ndarray): Shape (N,), one score per image.
-        labels (np.ndarray): Shape (N,), bool or 0/1.
+    """Precision-recall curve at each distinct score, highest first; arguments as in
+    :func:`roc_curve`.
 
     Returns:
         tuple[np.ndarray, np.ndarray, np.ndarray]: ``precision``, ``recall``, ``thresholds``

@@ -13,16 +13,44 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..splits import grouped_stratified_split
-from .rsna_labels import (BoxReport, RSNAPatient, parse_rsna_labels, read_rsna_labels,
-                          rsna_patient_targets)
+from .rsna_labels import (
+    BoxReport,
+    RSNAPatient,
+    parse_rsna_labels,
+    read_rsna_labels,
+    rsna_patient_targets,
+)
 
-__all__ = ['DEFAULT_SPLIT_FRACTIONS', 'rsna_split_patients', 'RSNARecords', 'load_rsna_records']
+__all__ = ['DEFAULT_SPLIT_FRACTIONS', 'check_split', 'class_info_path', 'rsna_split_patients',
+           'RSNARecords', 'load_rsna_records']
 
 #: Default ``split_fractions``: 80 / 10 / 10 per cent of the patients of each Target.
 DEFAULT_SPLIT_FRACTIONS: Dict[str, float] = dict(train=0.8, val=0.1, test=0.1)
 
 #: ``(own entries, other splits' entries, extra=callback) -> kept own entries``.
 Screen = Callable[..., List[dict]]
+
+
+def check_split(split: Optional[str], fractions: Mapping[str, float]) -> Dict[str, float]:
+    """``dict(fractions)``, once ``split`` (None: all patients) is known to be one of its keys.
+
+    Raises:
+        ValueError: ``split`` is not a key of ``fractions``.
+    """
+    fractions = dict(fractions)
+    if split is not None and split not in fractions:
+        raise ValueError(f'split {split!r} is not one of split_fractions {list(fractions)}')
+    return fractions
+
+
+def class_info_path(class_info_file: Optional[str], data_root: Optional[str]) -> Optional[str]:
+    """Where the datasets look for ``stage_2_detailed_class_info.csv``: ``class_info_file``
+    joined to ``data_root`` when relative; None when no file is named."""
+    if not class_info_file:
+        return None
+    if data_root and not osp.isabs(class_info_file):
+        return osp.join(data_root, class_info_file)
+    return class_info_file
 
 
 def rsna_split_patients(targets: Mapping[str, int],
@@ -45,8 +73,7 @@ def rsna_split_patients(targets: Mapping[str, int],
     Returns:
         list[str]: The split's patientIds, sorted.
     """
-    if split not in fractions:
-        raise ValueError(f'split {split!r} is not one of split_fractions {list(fractions)}')
+    check_split(split, fractions)
     pids = sorted(targets)
     parts = grouped_stratified_split([targets[p] for p in pids], fractions, seed=seed,
                                      groups=pids)

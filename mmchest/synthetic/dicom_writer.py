@@ -15,15 +15,19 @@ from __future__ import annotations
 import os
 import os.path as osp
 import zlib
-from typing import Optional, Sequence, Tuple
+from typing import Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pydicom
 import simplejpeg
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import (ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage,
-                         generate_uid)
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    SecondaryCaptureImageStorage,
+    generate_uid,
+)
 
 from .seeding import PathLike, synthetic_uid
 
@@ -169,6 +173,17 @@ def write_dicom(path: PathLike,
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     pydicom.dcmwrite(path, ds, enforce_file_format=True)
     return ds
+
+
+def _write_tagged_dicom(path: PathLike, image: np.ndarray, tags: Mapping[str, str],
+                        pixel_spacing: Tuple[float, float]) -> Dataset:
+    """:func:`write_dicom` with the UIDs, patient and view of a layout case's ``tags``."""
+    return write_dicom(path, image, sop_instance_uid=tags['SOPInstanceUID'],
+                       study_instance_uid=tags['StudyInstanceUID'],
+                       series_instance_uid=tags['SeriesInstanceUID'],
+                       patient_id=tags['PatientID'], patient_sex=tags['PatientSex'],
+                       patient_age=tags['PatientAge'], view_position=tags['ViewPosition'],
+                       pixel_spacing=pixel_spacing)
 
 
 def _encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:

@@ -9,12 +9,13 @@ import os
 import os.path as osp
 import zipfile
 from dataclasses import dataclass, field
-from typing import Dict, Tuple
+from typing import Dict, Iterator, Tuple
 
 import cv2
 import numpy as np
 
 from .painter import SyntheticImage
+from .seeding import _check_count, _rng, synthetic_patient_id, synthetic_uid
 
 __all__ = ['SyntheticCase']
 
@@ -55,6 +56,28 @@ def _positives(rng: np.random.Generator, count: int, fraction: float) -> np.ndar
     flags = np.zeros(count, bool)
     flags[:int(round(count * fraction))] = True
     return rng.permutation(flags)
+
+
+def _labelled_draws(layout: str, seed: int, num_train: int, num_test: int,
+                    positive_fraction: float
+                    ) -> Iterator[Tuple[str, int, bool, np.random.Generator]]:
+    """``(split, index, positive, meta rng)`` of each image of a SIIM/RSNA layout, train then
+    test, with exactly ``round(count * positive_fraction)`` positives per split."""
+    for split, count in (('train', _check_count('num_train', num_train)),
+                         ('test', _check_count('num_test', num_test))):
+        flags = _positives(_rng(seed, layout, split, 'labels'), count, positive_fraction)
+        for index in range(count):
+            yield split, index, bool(flags[index]), _rng(seed, layout, split, index, 'meta')
+
+
+def _patient_tags(layout: str, seed: int, split: str, index: int,
+                  rng: np.random.Generator) -> Dict[str, str]:
+    """The UIDs, PatientID, PatientSex and PatientAge of one image (sex and age from ``rng``)."""
+    return dict(StudyInstanceUID=synthetic_uid(seed, layout, split, index, 'study'),
+                SeriesInstanceUID=synthetic_uid(seed, layout, split, index, 'series'),
+                SOPInstanceUID=synthetic_uid(seed, layout, split, index, 'sop'),
+                PatientID=synthetic_patient_id(seed, layout, split, index),
+                PatientSex=str(rng.choice(['M', 'F'])), PatientAge=_age_string(rng))
 
 
 def _save_npz(path: str, mask: np.ndarray) -> None:

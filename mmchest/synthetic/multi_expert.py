@@ -148,10 +148,7 @@ def write_multi_expert(root: PathLike,
 
     Args:
         root (str | os.PathLike): output root; ``multi_expert_pneumonia/`` is created inside.
-        num_pneumonia (int): pneumonia studies. Defaults to 20.
-        num_normal (int): normal studies. Defaults to 20.
-        size (int): image side, 64..512. Defaults to 256.
-        seed (int): dataset seed. Defaults to 0.
+        num_pneumonia, num_normal, size, seed: as in :func:`multi_expert_cases`.
         progress (Callable[[], None], optional): called once per image written.
 
     Returns:

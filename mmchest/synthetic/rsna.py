@@ -10,11 +10,10 @@ import os
 import os.path as osp
 from typing import Dict, Iterator, List
 
-from .dicom_writer import write_dicom
-from .files import SyntheticCase, _age_string, _positives, _spacing
+from .dicom_writer import _write_tagged_dicom
+from .files import SyntheticCase, _labelled_draws, _patient_tags, _spacing
 from .painter import chest_radiograph
-from .seeding import (PathLike, Progress, _check_count, _check_size, _rng,
-                      synthetic_patient_id, synthetic_uid)
+from .seeding import PathLike, Progress, _check_size
 
 __all__ = ['rsna_cases', 'write_rsna']
 
@@ -45,34 +44,26 @@ def rsna_cases(num_train: int = 40,
         ``sample.boxes`` = the opacity boxes (x1, y1, x2, y2).
     """
     size = _check_size(size)
-    for split, count in (('train', _check_count('num_train', num_train)),
-                         ('test', _check_count('num_test', num_test))):
-        flags = _positives(_rng(seed, 'rsna', split, 'labels'), count, positive_fraction)
-        for index in range(count):
-            rng = _rng(seed, 'rsna', split, index, 'meta')
-            patient_id = synthetic_patient_id(seed, 'rsna', split, index)
-            if flags[index]:
-                label = 'Lung Opacity'
-                sample = chest_radiograph(size, [seed, 'rsna', split, index], lesion='pneumonia',
-                                          num_opacities=int(rng.choice([1, 2, 2, 3, 4])))
-                if not sample.instances:  # no room for any opacity: retry with one
-                    sample = chest_radiograph(size, [seed, 'rsna', split, index, 'retry'],
-                                              lesion='pneumonia', num_opacities=1)
-                if not sample.instances:  # pragma: no cover - never seen at 64..512 px
-                    raise RuntimeError(f'could not place an opacity in RSNA case {index}')
-                view = str(rng.choice(['AP', 'PA'], p=[0.7, 0.3]))
-            else:
-                label = str(rng.choice(_RSNA_NEGATIVE_CLASSES))
-                sample = chest_radiograph(size, [seed, 'rsna', split, index],
-                                          heart_scale=1.3 if label != 'Normal' else 1.0)
-                view = str(rng.choice(['AP', 'PA'], p=[0.4, 0.6]))
-            tags = dict(PatientID=patient_id,
-                        StudyInstanceUID=synthetic_uid(seed, 'rsna', split, index, 'study'),
-                        SeriesInstanceUID=synthetic_uid(seed, 'rsna', split, index, 'series'),
-                        SOPInstanceUID=synthetic_uid(seed, 'rsna', split, index, 'sop'),
-                        PatientSex=str(rng.choice(['M', 'F'])), PatientAge=_age_string(rng),
-                        ViewPosition=view)
-            yield SyntheticCase(split, patient_id, sample, label, tags)
+    for split, index, positive, rng in _labelled_draws('rsna', seed, num_train, num_test,
+                                                       positive_fraction):
+        if positive:
+            label = 'Lung Opacity'
+            sample = chest_radiograph(size, [seed, 'rsna', split, index], lesion='pneumonia',
+                                      num_opacities=int(rng.choice([1, 2, 2, 3, 4])))
+            if not sample.instances:  # no room for any opacity: retry with one
+                sample = chest_radiograph(size, [seed, 'rsna', split, index, 'retry'],
+                                          lesion='pneumonia', num_opacities=1)
+            if not sample.instances:  # pragma: no cover - never seen at 64..512 px
+                raise RuntimeError(f'could not place an opacity in RSNA case {index}')
+            view = str(rng.choice(['AP', 'PA'], p=[0.7, 0.3]))
+        else:
+            label = str(rng.choice(_RSNA_NEGATIVE_CLASSES))
+            sample = chest_radiograph(size, [seed, 'rsna', split, index],
+                                      heart_scale=1.3 if label != 'Normal' else 1.0)
+            view = str(rng.choice(['AP', 'PA'], p=[0.4, 0.6]))
+        tags = _patient_tags('rsna', seed, split, index, rng)
+        tags['ViewPosition'] = view
+        yield SyntheticCase(split, tags['PatientID'], sample, label, tags)
 
 
 def write_rsna(root: PathLike,
@@ -92,11 +83,7 @@ def write_rsna(root: PathLike,
 
     Args:
         root (str | os.PathLike): output root; ``rsna/`` is created inside.
-        num_train (int): labelled patients. Defaults to 40.
-        num_test (int): unlabelled patients. Defaults to 10.
-        size (int): image side, 64..512. Defaults to 256.
-        seed (int): dataset seed. Defaults to 0.
-        positive_fraction (float): fraction with opacities. Defaults to 0.5.
+        num_train, num_test, size, seed, positive_fraction: as in :func:`rsna_cases`.
         progress (Callable[[], None], optional): called once per image written.
 
     Returns:
@@ -110,13 +97,8 @@ def write_rsna(root: PathLike,
     positives = 0
     for case in rsna_cases(num_train, num_test, size=size, seed=seed,
                            positive_fraction=positive_fraction):
-        tags = case.tags
-        write_dicom(osp.join(out, f'stage_2_{case.split}_images', f'{case.case_id}.dcm'),
-                    case.sample.image, sop_instance_uid=tags['SOPInstanceUID'],
-                    study_instance_uid=tags['StudyInstanceUID'],
-                    series_instance_uid=tags['SeriesInstanceUID'], patient_id=case.case_id,
-                    patient_sex=tags['PatientSex'], patient_age=tags['PatientAge'],
-                    view_position=tags['ViewPosition'], pixel_spacing=_spacing(size))
+        _write_tagged_dicom(osp.join(out, f'stage_2_{case.split}_images', f'{case.case_id}.dcm'),
+                            case.sample.image, case.tags, _spacing(size))
         ids[case.split].append(case.case_id)
         if case.split == 'train':
             boxes = case.sample.boxes

@@ -15,11 +15,10 @@ from typing import Dict, Iterator, List, Tuple
 
 from mmchest.io.rle import rle_encode
 
-from .dicom_writer import _jpeg_pixels, write_dicom
-from .files import SyntheticCase, _age_string, _imwrite, _positives, _spacing
+from .dicom_writer import _jpeg_pixels, _write_tagged_dicom
+from .files import SyntheticCase, _imwrite, _labelled_draws, _patient_tags, _spacing
 from .painter import SyntheticImage, chest_radiograph
-from .seeding import (PathLike, Progress, _check_count, _check_size, _rng,
-                      synthetic_patient_id, synthetic_uid)
+from .seeding import PathLike, Progress, _check_size, _rng
 
 __all__ = ['siim_cases', 'write_siim', 'write_siim_png']
 
@@ -47,24 +46,15 @@ def siim_cases(num_train: int = 40,
         ``tags`` with the UIDs, sex, age and view position.
     """
     size = _check_size(size)
-    for split, count in (('train', _check_count('num_train', num_train)),
-                         ('test', _check_count('num_test', num_test))):
-        flags = _positives(_rng(seed, 'siim', split, 'labels'), count, positive_fraction)
-        for index in range(count):
-            rng = _rng(seed, 'siim', split, index, 'meta')
-            positive = bool(flags[index])
-            sample = chest_radiograph(size, [seed, 'siim', split, index],
-                                      lesion='pneumothorax' if positive else 'none',
-                                      bilateral=positive and rng.random() < 0.15)
-            uids = {kind: synthetic_uid(seed, 'siim', split, index, kind)
-                    for kind in ('study', 'series', 'sop')}
-            tags = dict(StudyInstanceUID=uids['study'], SeriesInstanceUID=uids['series'],
-                        SOPInstanceUID=uids['sop'],
-                        PatientID=synthetic_patient_id(seed, 'siim', split, index),
-                        PatientSex=str(rng.choice(['M', 'F'])), PatientAge=_age_string(rng),
-                        ViewPosition=str(rng.choice(['PA', 'AP'], p=[0.6, 0.4])))
-            yield SyntheticCase(split, uids['sop'], sample,
-                                'positive' if positive else 'negative', tags)
+    for split, index, positive, rng in _labelled_draws('siim', seed, num_train, num_test,
+                                                       positive_fraction):
+        sample = chest_radiograph(size, [seed, 'siim', split, index],
+                                  lesion='pneumothorax' if positive else 'none',
+                                  bilateral=positive and rng.random() < 0.15)
+        tags = _patient_tags('siim', seed, split, index, rng)
+        tags['ViewPosition'] = str(rng.choice(['PA', 'AP'], p=[0.6, 0.4]))
+        yield SyntheticCase(split, tags['SOPInstanceUID'], sample,
+                            'positive' if positive else 'negative', tags)
 
 
 def _rle_rows(sample: SyntheticImage) -> List[str]:
@@ -91,11 +81,7 @@ def write_siim(root: PathLike,
 
     Args:
         root (str | os.PathLike): output root; ``siim/`` is created inside.
-        num_train (int): labelled images. Defaults to 40.
-        num_test (int): unlabelled images. Defaults to 10.
-        size (int): image side, 64..512. Defaults to 256.
-        seed (int): dataset seed. Defaults to 0.
-        positive_fraction (float): fraction with pneumothorax. Defaults to 0.45.
+        num_train, num_test, size, seed, positive_fraction: as in :func:`siim_cases`.
         stage2 (bool): also write ``stage_2_train.csv``. Defaults to True.
         progress (Callable[[], None], optional): called once per image written.
 
@@ -111,12 +97,7 @@ def write_siim(root: PathLike,
         tags = case.tags
         path = osp.join(out, f'dicom-images-{case.split}', tags['StudyInstanceUID'],
                         tags['SeriesInstanceUID'], f'{case.case_id}.dcm')
-        write_dicom(path, case.sample.image, sop_instance_uid=tags['SOPInstanceUID'],
-                    study_instance_uid=tags['StudyInstanceUID'],
-                    series_instance_uid=tags['SeriesInstanceUID'],
-                    patient_id=tags['PatientID'], patient_sex=tags['PatientSex'],
-                    patient_age=tags['PatientAge'], view_position=tags['ViewPosition'],
-                    pixel_spacing=_spacing(size))
+        _write_tagged_dicom(path, case.sample.image, tags, _spacing(size))
         ids[case.split].append(case.case_id)
         if case.split == 'train':
             positives += case.label == 'positive'
@@ -162,11 +143,7 @@ def write_siim_png(root: PathLike,
 
     Args:
         root (str | os.PathLike): output root; ``siim_png/`` is created inside.
-        num_train (int): labelled images. Defaults to 40.
-        num_test (int): unlabelled images. Defaults to 10.
-        size (int): image side, 64..512. Defaults to 256.
-        seed (int): dataset seed. Defaults to 0.
-        positive_fraction (float): fraction with pneumothorax. Defaults to 0.45.
+        num_train, num_test, size, seed, positive_fraction: as in :func:`siim_cases`.
         val_fraction (float): share of the training images listed in ``val.txt``.
             Defaults to 0.2.
         progress (Callable[[], None], optional): called once per image written.

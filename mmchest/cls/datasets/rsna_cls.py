@@ -10,14 +10,18 @@ import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from mmengine.logging import MMLogger, print_log
-
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from ...data_root import require_paths
 from ...engine.bad_files import BadFilesMixin
 from ...io.rsna_labels import BoxReport
-from ...io.rsna_records import DEFAULT_SPLIT_FRACTIONS, load_rsna_records
+from ...io.rsna_records import (
+    DEFAULT_SPLIT_FRACTIONS,
+    check_split,
+    class_info_path,
+    load_rsna_records,
+)
 
 __all__ = ['RSNAClassificationDataset', 'RSNA_CLS_CLASSES', 'POSITIVE_CLASS']
 
@@ -87,13 +91,10 @@ class RSNAClassificationDataset(BadFilesMixin, BaseDataset):
         self.target = target
         self.class_info_file = class_info_file
         self.split = split
-        self.split_fractions = dict(split_fractions)
         self.split_seed = split_seed
         self.image_size = image_size
         self.box_report: Optional[BoxReport] = None
-        if split is not None and split not in self.split_fractions:
-            raise ValueError(f'split {split!r} is not one of split_fractions '
-                             f'{list(self.split_fractions)}')
+        self.split_fractions = check_split(split, split_fractions)
         classes = RSNA_CLS_CLASSES[target]
         metainfo = dict(metainfo or {})
         given = metainfo.get('classes', kwargs.get('classes'))
@@ -105,12 +106,8 @@ class RSNAClassificationDataset(BadFilesMixin, BaseDataset):
                          **kwargs)
 
     def _class_info_path(self) -> Optional[str]:
-        if not self.class_info_file:
-            return None
-        path = self.class_info_file
-        if self.data_root and not osp.isabs(path):
-            path = osp.join(self.data_root, path)
-        if osp.isfile(path):
+        path = class_info_path(self.class_info_file, self.data_root)
+        if path is None or osp.isfile(path):
             return path
         if self.target == 'detailed':
             raise FileNotFoundError(f"RSNAClassificationDataset(target='detailed') needs the "

@@ -9,16 +9,20 @@ from __future__ import annotations
 import os.path as osp
 from typing import List, Mapping, Optional, Sequence
 
-from mmengine.logging import MMLogger, print_log
-
 from mmdet.datasets import BaseDetDataset
 from mmdet.registry import DATASETS
+from mmengine.logging import MMLogger, print_log
 
 from mmchest.data_root import require_paths
 from mmchest.engine.bad_files import BadFilesMixin
 from mmchest.io.rsna_labels import RSNA_CLASSES, RSNA_DETAILED_CLASSES, BoxReport
-from mmchest.io.rsna_records import (DEFAULT_SPLIT_FRACTIONS, load_rsna_records,
-                                     rsna_split_patients)
+from mmchest.io.rsna_records import (
+    DEFAULT_SPLIT_FRACTIONS,
+    check_split,
+    class_info_path,
+    load_rsna_records,
+    rsna_split_patients,
+)
 
 __all__ = ['RSNAPneumoniaDataset', 'DEFAULT_SPLIT_FRACTIONS', 'rsna_split_patients']
 
@@ -67,12 +71,9 @@ class RSNAPneumoniaDataset(BadFilesMixin, BaseDetDataset):
             rejected. Defaults to 1.0.
         strict (bool): Raise on the first bad label row instead of clipping/rejecting.
             Defaults to False.
-        bad_files (str): ``'error'``: raise when this split holds an image that will not
-            load, listing every bad image of all splits; ``'skip'``: drop this split's bad
-            images (logged, written next to the log, counted by the metric).
-            Defaults to ``'error'``.
-        exclude_file (str, optional): Files to leave out (``path[<TAB>reason]`` per line,
-            relative to ``data_root``), e.g. what ``tools/check_dataset.py`` writes.
+        bad_files (str): ``'error'`` or ``'skip'``; see
+            :class:`~mmchest.engine.bad_files.BadFilesMixin`. Defaults to ``'error'``.
+        exclude_file (str, optional): Files to leave out (``path[<TAB>reason]`` lines).
             Defaults to None.
         **kwargs: :class:`mmdet.datasets.BaseDetDataset` arguments (``data_root``,
             ``metainfo``, ``filter_cfg``, ``pipeline``, ``test_mode``, ...).
@@ -96,25 +97,18 @@ class RSNAPneumoniaDataset(BadFilesMixin, BaseDetDataset):
         self._init_bad_files(bad_files, exclude_file)
         self.class_info_file = class_info_file
         self.split = split
-        self.split_fractions = dict(split_fractions)
         self.split_seed = split_seed
         self.image_size = (None if image_size is None else
                            (int(image_size[0]), int(image_size[1])))
         self.min_box_size = min_box_size
         self.strict = strict
         self.box_report: Optional[BoxReport] = None
-        if split is not None and split not in self.split_fractions:
-            raise ValueError(f'split {split!r} is not one of split_fractions '
-                             f'{list(self.split_fractions)}')
+        self.split_fractions = check_split(split, split_fractions)
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)
 
     def _class_info_path(self) -> Optional[str]:
-        if not self.class_info_file:
-            return None
-        path = self.class_info_file
-        if self.data_root and not osp.isabs(path):
-            path = osp.join(self.data_root, path)
-        return path if osp.isfile(path) else None
+        path = class_info_path(self.class_info_file, self.data_root)
+        return path if path and osp.isfile(path) else None
 
     def load_data_list(self) -> List[dict]:
         """Parse the label CSV(s) and DICOM headers into mmdet ``data_list`` entries.

@@ -63,12 +63,9 @@ class SIIMPneumothoraxDataset(BadFilesMixin, BaseSegDataset):
             Defaults to ``dict(train=0.9, val=0.1)``.
         split_seed (int): Seed of the seeded split. Defaults to 0.
         missing (str): ``'skip'`` or ``'error'``. Defaults to ``'skip'``.
-        bad_files (str): ``'error'``: raise when this split holds an image that will not
-            load, listing every bad image of all splits; ``'skip'``: drop this split's bad
-            images (logged, written next to the log, counted by the metrics).
-            Defaults to ``'error'``.
-        exclude_file (str, optional): Files to leave out (``path[<TAB>reason]`` per line,
-            relative to ``data_root``), e.g. what ``tools/check_dataset.py`` writes.
+        bad_files (str): ``'error'`` or ``'skip'``; see
+            :class:`~mmchest.engine.bad_files.BadFilesMixin`. Defaults to ``'error'``.
+        exclude_file (str, optional): Files to leave out (``path[<TAB>reason]`` lines).
             Defaults to None.
         **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
     """

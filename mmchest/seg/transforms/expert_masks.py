@@ -13,6 +13,8 @@ from mmseg.registry import TRANSFORMS
 
 from mmchest.io.expert_masks import FUSE_MODES, fuse_masks, load_expert_masks
 
+from .rle_mask import set_gt_seg_map
+
 __all__ = ['LoadExpertMasks']
 
 
@@ -73,10 +75,7 @@ class LoadExpertMasks(BaseTransform):
             results['soft_target_votes'] = len(masks)
         else:
             gt = fuse_masks(masks, mode)
-        results['gt_seg_map'] = gt
-        seg_fields = results.setdefault('seg_fields', [])
-        if 'gt_seg_map' not in seg_fields:
-            seg_fields.append('gt_seg_map')
+        set_gt_seg_map(results, gt)
         return results
 
     def __repr__(self) -> str:

@@ -12,6 +12,15 @@ from mmseg.registry import TRANSFORMS
 from mmchest.io.rle import rle_decode
 
 
+def set_gt_seg_map(results: dict, mask: np.ndarray) -> None:
+    """Store ``mask`` as ``results['gt_seg_map']`` and list it in ``seg_fields`` (once), so
+    that mmseg's crops and flips move it with the image."""
+    results['gt_seg_map'] = mask
+    seg_fields = results.setdefault('seg_fields', [])
+    if 'gt_seg_map' not in seg_fields:
+        seg_fields.append('gt_seg_map')
+
+
 @TRANSFORMS.register_module()
 class LoadRLEMask(BaseTransform):
     """Build ``gt_seg_map`` from RLE rows (SIIM CSV) or, failing that, a mask PNG.
@@ -70,10 +79,7 @@ class LoadRLEMask(BaseTransform):
                 mask = part if mask is None else np.maximum(mask, part, out=mask)
             if mask is None:
                 mask = np.zeros((height, width), dtype=np.uint8)
-        results['gt_seg_map'] = mask
-        seg_fields = results.setdefault('seg_fields', [])
-        if 'gt_seg_map' not in seg_fields:
-            seg_fields.append('gt_seg_map')
+        set_gt_seg_map(results, mask)
         return results
 
     def __repr__(self) -> str:
