@@ -38,16 +38,6 @@ CONFIGS: Dict[str, str] = {
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def _no_pretrained(node):
-    if isinstance(node, dict):
-        if node.get('type') == 'Pretrained':
-            return None
-        return {k: _no_pretrained(v) for k, v in node.items() if k != 'pretrained'}
-    if isinstance(node, (list, tuple)):
-        return type(node)(_no_pretrained(v) for v in node)
-    return node
-
-
 def _random_checkpoint(config: str, path: str) -> None:
     import torch
     from mmengine.config import Config
@@ -55,11 +45,12 @@ def _random_checkpoint(config: str, path: str) -> None:
     from mmengine.registry import init_default_scope
 
     import mmchest  # noqa: F401
+    from mmchest.weights.offline import without_pretrained
     init_default_scope('mmseg')
     from mmseg.registry import MODELS
     torch.manual_seed(0)
     cfg = Config.fromfile(config)
-    model = revert_sync_batchnorm(MODELS.build(_no_pretrained(cfg.model.to_dict())))
+    model = revert_sync_batchnorm(MODELS.build(without_pretrained(cfg.model.to_dict())))
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
 
 

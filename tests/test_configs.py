@@ -6,6 +6,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
 import mmchest  # noqa: F401
+from mmchest.weights.offline import without_pretrained
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
@@ -14,17 +15,6 @@ CONFIGS += sorted((REPO / 'projects').rglob('configs/*.py'))
 SUBPACKAGE = {'mmseg': 'mmchest.seg', 'mmdet': 'mmchest.det', 'mmpretrain': 'mmchest.cls'}
 TTA_MODEL = {'mmseg': 'TripletSegTTAModel', 'mmdet': 'BoxDetTTAModel',
              'mmpretrain': 'AverageClsScoreTTA'}
-
-
-def _no_pretrained(cfg):
-    """Drop pretrained weights everywhere: nothing may be downloaded in tests."""
-    if isinstance(cfg, dict):
-        if cfg.get('type') == 'Pretrained':
-            return None
-        return {k: _no_pretrained(v) for k, v in cfg.items() if k != 'pretrained'}
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(_no_pretrained(v) for v in cfg)
-    return cfg
 
 
 def test_there_are_configs():
@@ -43,7 +33,7 @@ def test_config_loads_and_builds_model(path):
     assert 'work_dir' not in cfg and cfg.get('launcher') in (None, 'none')
     init_default_scope(scope)
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
-    model = registry.build(ConfigDict(_no_pretrained(cfg.model.to_dict())))
+    model = registry.build(ConfigDict(without_pretrained(cfg.model.to_dict())))
     assert sum(p.numel() for p in model.parameters()) > 0
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[loader]['dataset']['type']
@@ -68,7 +58,7 @@ def test_config_has_a_flip_tta_that_builds(path):
     init_default_scope(scope)
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
     tta_model = registry.build(ConfigDict(cfg.tta_model.to_dict(),
-                                          module=_no_pretrained(cfg.model.to_dict())))
+                                          module=without_pretrained(cfg.model.to_dict())))
     assert type(tta_model).__name__ == cfg.tta_model.type
 
 

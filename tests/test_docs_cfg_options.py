@@ -300,31 +300,30 @@ class Offline:
             torch.save({'state_dict': convert_seresnext(src).state_dict, 'meta': {}}, path)
         return path
 
-    def coco(self, name: str) -> Path:
+    def _random_openmmlab(self, scope: str, name: str, config: str,
+                          backbone_init: bool = True) -> Path:
+        """``self.hub / name``: random weights of the model of ``config`` (a path in the .mim
+        configs of the OpenMMLab package ``scope``), with the keys of the real checkpoint."""
         path = self.hub / name
         if not path.exists():
-            import mmdet
-            from mmdet.registry import MODELS
-            init_default_scope('mmdet')
-            cfg = Config.fromfile(str(Path(mmdet.__file__).parent / '.mim' / 'configs' /
-                                      COCO_CHECKPOINTS[name]))
-            cfg.model.backbone.init_cfg = None
+            import importlib
+            package = importlib.import_module(scope)
+            models = importlib.import_module(f'{scope}.registry').MODELS
+            init_default_scope(scope)
+            cfg = Config.fromfile(str(Path(package.__file__).parent / '.mim' / 'configs' /
+                                      config))
+            if not backbone_init:
+                cfg.model.backbone.init_cfg = None
             torch.manual_seed(0)
-            torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, path)
+            torch.save({'state_dict': models.build(cfg.model).state_dict(), 'meta': {}}, path)
         return path
+
+    def coco(self, name: str) -> Path:
+        return self._random_openmmlab('mmdet', name, COCO_CHECKPOINTS[name], backbone_init=False)
 
     def mmpretrain(self, name: str) -> Path:
         """An ImageNet classifier checkpoint of mmpretrain (random weights, same keys)."""
-        path = self.hub / name
-        if not path.exists():
-            import mmpretrain
-            from mmpretrain.registry import MODELS
-            init_default_scope('mmpretrain')
-            cfg = Config.fromfile(str(Path(mmpretrain.__file__).parent / '.mim' / 'configs' /
-                                      MMPRETRAIN_CHECKPOINTS[name]))
-            torch.manual_seed(0)
-            torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, path)
-        return path
+        return self._random_openmmlab('mmpretrain', name, MMPRETRAIN_CHECKPOINTS[name])
 
     def checkpoint_for(self, cfg, key: str, value) -> str:
         """A local file standing in for the path a reader writes in a command."""

@@ -8,7 +8,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-import torch
 
 import mmchest.apis.infer_folder as infer_folder
 from mmchest.apis.infer_folder import infer_to_folder
@@ -36,39 +35,9 @@ def inputs(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope='module')
-def seg_models(tmp_path_factory, repo_root):
-    """The demo U-Net with its logits forced to +10 (all finding) or -10 (no finding)."""
-    from mmchest.apis import load_segmentor
-    tmp = tmp_path_factory.mktemp('infer_seg')
-    cfg = str(repo_root / 'configs/demo/unet_siim_synthetic.py')
-    torch.manual_seed(0)
-    model = load_segmentor(cfg, None, device='cpu')
-    ckpts = {}
-    for name, bias in (('positive', 10.0), ('negative', -10.0)):
-        with torch.no_grad():
-            model.decode_head.conv_seg.weight.zero_()
-            model.decode_head.conv_seg.bias.fill_(bias)
-        ckpts[name] = tmp / f'{name}.pth'
-        torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpts[name])
-    return cfg, ckpts
-
-
-@pytest.fixture(scope='module')
-def det_model(tmp_path_factory, repo_root):
-    from mmdet.apis import init_detector
-    tmp = tmp_path_factory.mktemp('infer_det')
-    cfg = str(repo_root / 'configs/demo/mask_rcnn_rsna_synthetic.py')
-    torch.manual_seed(0)
-    model = init_detector(cfg, None, device='cpu')
-    ckpt = tmp / 'det.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
-    return cfg, ckpt
-
-
 @pytest.mark.parametrize('which', ['positive', 'negative'])
-def test_segmentation_outputs(inputs, seg_models, tmp_path, capsys, which):
-    cfg, ckpts = seg_models
+def test_segmentation_outputs(inputs, rigged_segmentor, tmp_path, capsys, which):
+    cfg, ckpts = rigged_segmentor
     out = tmp_path / 'out'
     rc = infer_to_folder(cfg, str(ckpts[which]), [str(inputs / 'dcm'), str(inputs / 'bad')],
                          str(out), device='cpu')
@@ -102,8 +71,8 @@ def test_segmentation_outputs(inputs, seg_models, tmp_path, capsys, which):
     assert not (out / 'boxes').exists()
 
 
-def test_detection_outputs(inputs, det_model, repo_root, tmp_path, cli):
-    cfg, ckpt = det_model
+def test_detection_outputs(inputs, untrained_detector, repo_root, tmp_path, cli):
+    cfg, ckpt = untrained_detector
     out = tmp_path / 'out'
     proc = cli([sys.executable, repo_root / 'tools/infer.py', cfg, ckpt,
                 inputs / 'dcm', '--out', out, '--score-thr', '0.0'])
@@ -124,8 +93,8 @@ def test_detection_outputs(inputs, det_model, repo_root, tmp_path, cli):
     assert not (out / 'masks').exists() and _rows(out / 'errors.csv') == []
 
 
-def test_detection_threshold_filters_boxes(inputs, det_model, tmp_path):
-    cfg, ckpt = det_model
+def test_detection_threshold_filters_boxes(inputs, untrained_detector, tmp_path):
+    cfg, ckpt = untrained_detector
     out = tmp_path / 'out'
     assert infer_to_folder(cfg, str(ckpt), [str(inputs / 'dcm' / 'plain.png')], str(out),
                            score_thr=1.0, device='cpu', overlays=False) == 0
@@ -135,13 +104,13 @@ def test_detection_threshold_filters_boxes(inputs, det_model, tmp_path):
     assert not (out / 'overlays').exists()
 
 
-def test_decompression_bomb_listed_in_bounded_memory(inputs, seg_models, tmp_path):
+def test_decompression_bomb_listed_in_bounded_memory(inputs, rigged_segmentor, tmp_path):
     """A 390 KB deflated 20000 x 20000 DICOM is refused from its header (errors.csv) while the
     good inputs are processed; Python-level allocations during the run stay small."""
     import tracemalloc
 
     from mmchest.synthetic import write_deflate_bomb
-    cfg, ckpts = seg_models
+    cfg, ckpts = rigged_segmentor
     src = tmp_path / 'src'
     write_deflate_bomb(src / 'bomb.dcm', 20000, 20000)
     write_dicom(src / 'ok.dcm', chest_radiograph(SIZE, [7, 3]).image)
@@ -160,8 +129,8 @@ def test_decompression_bomb_listed_in_bounded_memory(inputs, seg_models, tmp_pat
     assert peak < 64 * 2**20, f'peak traced allocation {peak / 2**20:.0f} MiB'
 
 
-def test_missing_input_listed_and_run_goes_on(inputs, seg_models, tmp_path, capsys):
-    cfg, ckpts = seg_models
+def test_missing_input_listed_and_run_goes_on(inputs, rigged_segmentor, tmp_path, capsys):
+    cfg, ckpts = rigged_segmentor
     out = tmp_path / 'out'
     missing = tmp_path / 'gone' / 'x.dcm'
     rc = infer_to_folder(cfg, str(ckpts['negative']), [str(missing), str(inputs / 'dcm')],
@@ -207,14 +176,14 @@ def test_unwritable_out_fails_before_the_model_loads(inputs, tmp_path, capsys, m
     assert not [p for p in tmp_path.rglob('*') if p.name.endswith('.tmp')]
 
 
-def test_identifier_in_file_name_never_names_an_output(seg_models, tmp_path):
+def test_identifier_in_file_name_never_names_an_output(rigged_segmentor, tmp_path):
     """dicom_to_png refuses MRN99887766_chest.dcm (its PatientID is in the name); infer
     names its outputs by the SOPInstanceUID, or by a hash of the file when the UID carries
     the identifier too."""
     import hashlib
 
     from mmchest.io.safe_names import safe_stem
-    cfg, ckpts = seg_models
+    cfg, ckpts = rigged_segmentor
     src = tmp_path / 'src'
     img = chest_radiograph(SIZE, [7, 5]).image
     write_dicom(src / 'MRN99887766_chest.dcm', img, patient_id='MRN99887766',

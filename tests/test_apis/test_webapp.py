@@ -20,7 +20,6 @@ import urllib.request
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from mmchest.apis import Prediction, to_display
 from mmchest.apis.webapp import create_app
@@ -270,18 +269,11 @@ def chromium():
 
 
 @pytest.fixture(scope='module')
-def server(tmp_path_factory, repo_root):
+def server(tmp_path_factory, repo_root, rigged_segmentor):
     """tools/serve.py on a free port with a demo U-Net whose logits are forced to +10."""
-    from mmchest.apis import load_segmentor
     tmp = tmp_path_factory.mktemp('serve')
-    cfg = str(repo_root / 'configs/demo/unet_siim_synthetic.py')
-    torch.manual_seed(0)
-    model = load_segmentor(cfg, None, device='cpu')
-    with torch.no_grad():
-        model.decode_head.conv_seg.weight.zero_()
-        model.decode_head.conv_seg.bias.fill_(10.0)
-    ckpt = tmp / 'positive.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    cfg, ckpts = rigged_segmentor
+    ckpt = shutil.copy(ckpts['positive'], tmp / 'positive.pth')
     port = _free_port()
     log = open(tmp / 'server.log', 'w+')
     env = dict(os.environ, PATH=f'{os.path.dirname(sys.executable)}{os.pathsep}'

@@ -2,8 +2,6 @@
 highdicom and pydicom and checked with dciodvfy (dicom3tools)."""
 from __future__ import annotations
 
-import shutil
-
 import cv2
 import highdicom as hd
 import numpy as np
@@ -14,10 +12,6 @@ from pydicom.uid import UID
 from mmchest.io.dicom_derived import AlgorithmInfo, DerivedObjectError, dciodvfy, finding_code
 from mmchest.io.dicom_seg import build_segmentation, read_segmentation, write_segmentation
 from mmchest.synthetic import write_dicom
-
-needs_dciodvfy = pytest.mark.skipif(
-    shutil.which('dciodvfy') is None,
-    reason='dciodvfy (Debian dicom3tools) not installed: `make test-deps` installs it')
 
 
 @pytest.fixture
@@ -50,7 +44,7 @@ def _assert_valid(path):
     return warnings
 
 
-@needs_dciodvfy
+@pytest.mark.needs_dciodvfy
 def test_binary_seg_references_source_and_passes_dciodvfy(tmp_path, source, algorithm):
     out = tmp_path / 'seg.dcm'
     mask = _mask()
@@ -104,7 +98,7 @@ def test_binary_seg_references_source_and_passes_dciodvfy(tmp_path, source, algo
     np.testing.assert_array_equal(pixels[0, :, :, 0], mask)
 
 
-@needs_dciodvfy
+@pytest.mark.needs_dciodvfy
 def test_fractional_seg_stores_probabilities(tmp_path, source, algorithm):
     prob = np.linspace(0, 1, 96 * 80, dtype=np.float32).reshape(96, 80)
     out = tmp_path / 'prob.dcm'
@@ -120,7 +114,7 @@ def test_fractional_seg_stores_probabilities(tmp_path, source, algorithm):
     assert np.abs(back - prob).max() <= 0.5 / 255 + 1e-6
 
 
-@needs_dciodvfy
+@pytest.mark.needs_dciodvfy
 def test_empty_mask_still_writes_one_frame(tmp_path, source, algorithm):
     out = tmp_path / 'empty.dcm'
     write_segmentation(out, source, np.zeros((96, 80), np.uint8), algorithm)
@@ -130,7 +124,7 @@ def test_empty_mask_still_writes_one_frame(tmp_path, source, algorithm):
     assert not ds.pixel_array.any()
 
 
-@needs_dciodvfy
+@pytest.mark.needs_dciodvfy
 def test_source_without_spacing_reads_with_segread(tmp_path, algorithm):
     path = tmp_path / 'nospacing.dcm'
     write_dicom(path, np.full((64, 64), 90, np.uint8))
@@ -145,7 +139,7 @@ def test_source_without_spacing_reads_with_segread(tmp_path, algorithm):
     assert seg.get_segment_numbers() == [1]
 
 
-@needs_dciodvfy
+@pytest.mark.needs_dciodvfy
 @pytest.mark.parametrize('full_plane', [True, False])
 def test_frame_of_reference(tmp_path, algorithm, full_plane):
     """A full patient plane keeps its FoR; a projection FoR without a plane is dropped."""

@@ -2,8 +2,6 @@
 radiograph, read back with highdicom and pydicom and checked with dciodvfy."""
 from __future__ import annotations
 
-import shutil
-
 import cv2
 import highdicom as hd
 import numpy as np
@@ -14,10 +12,6 @@ from pydicom.uid import UID
 from mmchest.io.dicom_derived import AlgorithmInfo, DerivedObjectError, dciodvfy
 from mmchest.io.dicom_sr import box_polyline, build_measurement_report, write_measurement_report
 from mmchest.synthetic import write_dicom
-
-needs_dciodvfy = pytest.mark.skipif(
-    shutil.which('dciodvfy') is None,
-    reason='dciodvfy (Debian dicom3tools) not installed: `make test-deps` installs it')
 
 
 @pytest.fixture
@@ -41,7 +35,7 @@ def _evidence_uids(ds):
             for sop in series.ReferencedSOPSequence]
 
 
-@needs_dciodvfy
+@pytest.mark.needs_dciodvfy
 def test_report_with_boxes(tmp_path, source, algorithm):
     boxes = np.array([[10.5, 20, 50, 70], [60, 5, 130, 40]], np.float32)  # 2nd one clipped
     scores = np.array([0.92, 0.41], np.float32)
@@ -87,7 +81,7 @@ def test_report_with_boxes(tmp_path, source, algorithm):
     assert params == [f'config_sha256={algorithm.config_sha256}']
 
 
-@needs_dciodvfy
+@pytest.mark.needs_dciodvfy
 def test_report_without_boxes_still_references_the_image(tmp_path, source, algorithm):
     out = tmp_path / 'none.dcm'
     write_measurement_report(out, source, np.zeros((0, 4)), np.zeros(0), algorithm)

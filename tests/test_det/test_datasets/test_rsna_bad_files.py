@@ -1,11 +1,9 @@
 """RSNA: every labelled patient's DICOM is checked when the dataset is built."""
-import logging
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 
 from mmchest.det.datasets import RSNAPneumoniaDataset
 from mmchest.det.metrics import RSNAMetric
@@ -58,7 +56,7 @@ def test_label_errors_still_name_the_file_and_line(rsna):
         _build(rsna['root'], 'train')
 
 
-def test_metric_log_counts_the_skipped_images():
+def test_metric_log_counts_the_skipped_images(logged):
     metric = RSNAMetric()
     metric.dataset_meta = dict(classes=('pneumonia',), bad_files=dict(
         split='val', total=4, skipped=1, list_file='bad_files_val.txt'))
@@ -67,14 +65,6 @@ def test_metric_log_counts_the_skipped_images():
                                       labels=np.zeros(0, np.int64)),
                   gt_instances=dict(bboxes=empty), ori_shape=(64, 64), img_id=0)
     metric.process({}, [sample, dict(sample, img_id=1), dict(sample, img_id=2)])
-    logger = MMLogger.get_current_instance()
-    messages = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger.addHandler(handler)
-    try:
-        metric.evaluate(3)
-    finally:
-        logger.removeHandler(handler)
+    messages = logged(lambda: metric.evaluate(3))
     assert any('evaluated 3 of 4 images (1 skipped: see bad_files_val.txt)' in m
                for m in messages), messages

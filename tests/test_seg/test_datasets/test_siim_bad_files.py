@@ -1,5 +1,4 @@
 """SIIM: bad files and bad labels are found when the dataset is built, all at once."""
-import logging
 import os
 from pathlib import Path
 
@@ -156,21 +155,7 @@ def test_csv_row_with_more_values_than_columns_names_them(tmp_path):
         read_siim_csv(str(odd))
 
 
-def _logged(fn):
-    """Messages the current MMLogger writes while ``fn()`` runs."""
-    logger = MMLogger.get_current_instance()
-    messages = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger.addHandler(handler)
-    try:
-        fn()
-    finally:
-        logger.removeHandler(handler)
-    return '\n'.join(messages)
-
-
-def test_metric_log_says_how_many_were_evaluated():
+def test_metric_log_says_how_many_were_evaluated(logged):
     import torch
     metric = SIIMDiceMetric()
     metric.dataset_meta = dict(classes=('background', 'pneumothorax'),
@@ -179,13 +164,13 @@ def test_metric_log_says_how_many_were_evaluated():
     sample = dict(pred_sem_seg=dict(data=torch.zeros(1, 4, 4, dtype=torch.long)),
                   gt_sem_seg=dict(data=torch.zeros(1, 4, 4, dtype=torch.long)))
     metric.process({}, [sample, sample])
-    out = _logged(lambda: metric.evaluate(2))
+    out = '\n'.join(logged(lambda: metric.evaluate(2)))
     assert 'SIIM: 2 images' in out
     assert 'evaluated 2 of 3 images (1 skipped: see /work/bad_files_val.txt)' in out
     metric.dataset_meta = dict(classes=('background', 'pneumothorax'))
     metric.process({}, [sample])
     # nothing skipped: the line is as before
-    assert 'evaluated' not in _logged(lambda: metric.evaluate(1))
+    assert 'evaluated' not in '\n'.join(logged(lambda: metric.evaluate(1)))
 
 
 def test_budget_is_the_pipeline_loaders(siim):
