@@ -7,10 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from mmchest.analysis.threshold_report import (REPORT_FILES, run_threshold_analysis,
-                                               write_threshold_report)
+from mmchest.analysis.threshold_report import (
+    REPORT_FILES,
+    run_threshold_analysis,
+    write_threshold_report,
+)
 from mmchest.evaluation.threshold_analysis import threshold_analysis
-from mmchest.synthetic import write_rsna, write_siim
+from mmchest.synthetic import write_siim
 
 CLS = 'configs/demo/resnet18_rsna_cls_synthetic.py'
 DET = 'configs/demo/mask_rcnn_rsna_synthetic.py'
@@ -18,9 +21,8 @@ SEG = 'configs/demo/unet_siim_synthetic.py'
 
 
 @pytest.fixture(scope='module')
-def rsna_root(tmp_path_factory):
-    out = tmp_path_factory.mktemp('rsna')
-    return write_rsna(out, num_train=20, num_test=1, size=64, seed=2)['root']
+def rsna_root(synthetic_rsna):
+    return synthetic_rsna(seed=2)
 
 
 def _check_report(out_dir, result, n_images, threshold=None):
