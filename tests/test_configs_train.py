@@ -19,6 +19,7 @@ from mmengine.config import Config
 
 import mmchest  # noqa: F401  registers the datasets, transforms, models, hooks
 from mmchest.synthetic import write_multi_expert, write_rsna, write_siim, write_siim_png
+from mmchest.weights.offline import without_pretrained
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
@@ -50,17 +51,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def _no_pretrained(node):
-    """``node`` without ``Pretrained`` initialisation (``init_cfg`` -> None) or ``pretrained``."""
-    if isinstance(node, dict):
-        if node.get('type') == 'Pretrained':
-            return None
-        return {k: _no_pretrained(v) for k, v in node.items() if k != 'pretrained'}
-    if isinstance(node, (list, tuple)):
-        return type(node)(_no_pretrained(v) for v in node)
-    return node
 
 
 def _small(value):
@@ -105,7 +95,7 @@ def smoke_cfg(cfg: Config, downloads: dict, work_dir: Path) -> Config:
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = f'smoke_{uuid.uuid4().hex[:8]}'  # one logger/message hub per run
     cfg.load_from, cfg.resume = None, False
-    cfg.model = _no_pretrained(cfg.model.to_dict())
+    cfg.model = without_pretrained(cfg.model.to_dict())
     pad_key = PAD_SIZE_KEY[scope]
     if pad_key and cfg.model.get('data_preprocessor', {}).get(pad_key):
         cfg.model.data_preprocessor[pad_key] = (SIZE, SIZE)

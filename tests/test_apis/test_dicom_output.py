@@ -1,7 +1,6 @@
 """mmchest.apis.dicom_output and ``infer --format dicom``: SEG/SR of untrained (segmentation:
 rigged) models on synthetic DICOMs, read back with highdicom/pydicom, checked by dciodvfy."""
 import csv
-import shutil
 import subprocess
 import sys
 
@@ -20,9 +19,6 @@ from mmchest.io.dicom_seg import read_segmentation
 from mmchest.synthetic import chest_radiograph, write_dicom
 
 SIZE = 64
-needs_dciodvfy = pytest.mark.skipif(
-    shutil.which('dciodvfy') is None,
-    reason='dciodvfy (Debian dicom3tools) not installed: `make test-deps` installs it')
 
 
 @pytest.fixture(scope='module')
@@ -34,25 +30,11 @@ def inputs(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope='module')
-def seg_setup(tmp_path_factory, repo_root):
-    """The demo U-Net with its logits forced to +10: every pixel is a finding."""
-    from mmchest.apis import load_segmentor
-    cfg = str(repo_root / 'configs/demo/unet_siim_synthetic.py')
-    torch.manual_seed(0)
-    model = load_segmentor(cfg, None, device='cpu')
-    with torch.no_grad():
-        model.decode_head.conv_seg.weight.zero_()
-        model.decode_head.conv_seg.bias.fill_(10.0)
-    ckpt = tmp_path_factory.mktemp('dicom_output_seg') / 'positive.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
-    return cfg, str(ckpt)
-
-
-@needs_dciodvfy
+@pytest.mark.needs_dciodvfy
 @pytest.mark.parametrize('seg_type', ['binary', 'fractional'])
-def test_segmentation_to_seg(inputs, seg_setup, tmp_path, seg_type):
-    cfg, ckpt = seg_setup
+def test_segmentation_to_seg(inputs, rigged_segmentor, tmp_path, seg_type):
+    cfg, ckpts = rigged_segmentor
+    ckpt = str(ckpts['positive'])
     inferencer = init_inferencer(cfg, ckpt, device='cpu')
     output = DicomOutput(inferencer, cfg, ckpt, seg_type=seg_type)
     assert output.finding == 'pneumothorax' and output.modality == 'SEG'
@@ -73,7 +55,7 @@ def test_segmentation_to_seg(inputs, seg_setup, tmp_path, seg_type):
     assert f'checkpoint_sha256={sha256_file(ckpt)}' in algo.AlgorithmParameters
 
 
-@needs_dciodvfy
+@pytest.mark.needs_dciodvfy
 def test_detection_to_sr(inputs, repo_root, tmp_path):
     cfg = str(repo_root / 'configs/demo/mask_rcnn_rsna_synthetic.py')
     torch.manual_seed(0)
@@ -99,9 +81,10 @@ def test_detection_to_sr(inputs, repo_root, tmp_path):
         output.build(inferencer.predict_file(inputs / 'plain.png'))
 
 
-@needs_dciodvfy
-def test_infer_to_folder_dicom(inputs, seg_setup, tmp_path, capsys):
-    cfg, ckpt = seg_setup
+@pytest.mark.needs_dciodvfy
+def test_infer_to_folder_dicom(inputs, rigged_segmentor, tmp_path, capsys):
+    cfg, ckpts = rigged_segmentor
+    ckpt = str(ckpts['positive'])
     out = tmp_path / 'out'
     rc = infer_to_folder(cfg, ckpt, [str(inputs)], str(out), device='cpu',
                          formats=('dicom', ), overlays=False)
@@ -120,15 +103,10 @@ def test_infer_to_folder_dicom(inputs, seg_setup, tmp_path, capsys):
             .ReferencedSOPInstanceUID == src.SOPInstanceUID
 
 
-@needs_dciodvfy
-def test_infer_tool_format_dicom(inputs, repo_root, tmp_path):
+@pytest.mark.needs_dciodvfy
+def test_infer_tool_format_dicom(inputs, untrained_detector, repo_root, tmp_path):
     """tools/infer.py --format dicom on a detector, as a user runs it (exit 3: the PNG)."""
-    from mmdet.apis import init_detector
-    cfg = str(repo_root / 'configs/demo/mask_rcnn_rsna_synthetic.py')
-    torch.manual_seed(0)
-    ckpt = tmp_path / 'det.pth'
-    torch.save({'state_dict': init_detector(cfg, None, device='cpu').state_dict(), 'meta': {}},
-               ckpt)
+    cfg, ckpt = untrained_detector
     out = tmp_path / 'det'
     cmd = [sys.executable, str(repo_root / 'tools/infer.py'), cfg, str(ckpt),
            str(inputs), '--out', str(out), '--device', 'cpu', '--format', 'native',

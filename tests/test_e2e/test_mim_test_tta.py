@@ -37,40 +37,39 @@ def _metrics(work: Path) -> dict:
     return json.loads(sorted(work.glob('*/*.json'))[-1].read_text())
 
 
+def _mim_test_tta(cli, tmp_path, config, scope, root, *options):
+    """`mim test <scope> <config> --tta` with a random checkpoint on the data under ``root``
+    (``options``: more ``--cfg-options``); returns the printed output and the metrics."""
+    ckpt = _random_checkpoint(config, tmp_path / 'model.pth', scope)
+    work = tmp_path / 'work'
+    out = cli(['mim', 'test', scope, config, '--checkpoint', ckpt, '--work-dir', work,
+               '--tta', '--cfg-options', *_test_options(root), *options]).stdout
+    return out, _metrics(work)
+
+
 def test_siim_demo_tta(tmp_path, cli):
     root = synthetic.write_siim(tmp_path / 'data', num_train=20, num_test=0, size=64,
                                 seed=2)['root']
-    ckpt = _random_checkpoint(SIIM, tmp_path / 'siim.pth', 'mmseg')
-    work = tmp_path / 'work'
-    out = cli(['mim', 'test', 'mmseg', SIIM, '--checkpoint', ckpt, '--work-dir', work,
-               '--tta', '--cfg-options', *_test_options(root)]).stdout
+    out, metrics = _mim_test_tta(cli, tmp_path, SIIM, 'mmseg', root)
     assert "type='TripletSegTTAModel'" in out and "type='TestTimeAug'" in out
     assert 'siim/dice' in out
-    metrics = _metrics(work)
     assert 0.0 <= metrics['siim/dice'] <= 1.0 and 'mDice' in metrics
 
 
 def test_multi_expert_demo_tta(tmp_path, cli):
     root = synthetic.write_multi_expert(tmp_path / 'data', 6, 6, size=64, seed=1)['root']
-    ckpt = _random_checkpoint(MULTI_EXPERT, tmp_path / 'mep.pth', 'mmseg')
-    work = tmp_path / 'work'
-    out = cli(['mim', 'test', 'mmseg', MULTI_EXPERT, '--checkpoint', ckpt, '--work-dir', work,
-               '--tta', '--cfg-options', *_test_options(root)]).stdout
+    out, metrics = _mim_test_tta(cli, tmp_path, MULTI_EXPERT, 'mmseg', root)
     assert "type='TripletSegTTAModel'" in out
     assert 'expert/dice_majority' in out
-    assert 0.0 <= _metrics(work)['expert/dice_majority'] <= 1.0
+    assert 0.0 <= metrics['expert/dice_majority'] <= 1.0
 
 
 def test_rsna_demo_tta(tmp_path, cli):
     root = synthetic.write_rsna(tmp_path / 'data', num_train=20, num_test=0, size=64,
                                 seed=1)['root']
-    ckpt = _random_checkpoint(RSNA, tmp_path / 'rsna.pth', 'mmdet')
-    work = tmp_path / 'work'
-    out = cli(['mim', 'test', 'mmdet', RSNA, '--checkpoint', ckpt, '--work-dir', work,
-               '--tta', '--cfg-options', *_test_options(root),
-               'tta_pipeline.1.transforms.0.0.scale=(64,64)']).stdout
+    out, metrics = _mim_test_tta(cli, tmp_path, RSNA, 'mmdet', root,
+                                 'tta_pipeline.1.transforms.0.0.scale=(64,64)')
     assert "type='BoxDetTTAModel'" in out
     assert 'Cannot find ``tta_' not in out  # the config's, not mmdet's default TTA
     assert 'rsna/mAP' in out
-    metrics = _metrics(work)
     assert 0.0 <= metrics['rsna/mAP'] <= 1.0 and 'rsna/bbox_mAP' in metrics
