@@ -6,11 +6,10 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 
 import cv2
 import pytest
-
-from mmchest.synthetic import write_rsna
 
 DEMO = 'configs/demo/mask_rcnn_rsna_synthetic.py'
 MAIN = 'configs/mask_rcnn_rsna.py'
@@ -29,19 +28,11 @@ def data_options(root, size=64):
 
 
 @pytest.fixture(scope='module')
-def rsna_root(tmp_path_factory):
-    out = tmp_path_factory.mktemp('synthetic')
-    write_rsna(out, num_train=20, num_test=3, size=64, seed=1)
-    return out / 'rsna'
+def rsna_root(synthetic_rsna):
+    return Path(synthetic_rsna(num_test=3, seed=1))
 
 
-def latest_metrics(work_dir):
-    runs = sorted(glob.glob(os.path.join(work_dir, '*', '*.json')), key=os.path.getmtime)
-    assert runs, f'no metrics json under {work_dir}'
-    return json.load(open(runs[-1]))
-
-
-def test_demo_train_test_and_submission(cli, rsna_root, tmp_path):
+def test_demo_train_test_and_submission(cli, rsna_root, tmp_path, latest_metrics):
     work_dir = tmp_path / 'work'
     opts = data_options(rsna_root) + ['train_cfg.max_epochs=1', 'param_scheduler.1.end=1',
                                       'train_dataloader.dataset.indices=4']

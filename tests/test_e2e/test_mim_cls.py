@@ -1,23 +1,18 @@
 """`mim train mmpretrain` / `mim test mmpretrain` on the classification configs, as users run
 them: tiny synthetic RSNA data, a few iterations; mim test reports accuracy, AUC and recall,
 and refuses a checkpoint that does not fit (or an empty file)."""
-import glob
-import json
 import os
 
 import pytest
 import torch
-
-from mmchest.synthetic import write_rsna
 
 DEMO = 'configs/demo/resnet18_rsna_cls_synthetic.py'
 RESNET50 = 'configs/resnet50_rsna.py'
 
 
 @pytest.fixture(scope='module')
-def rsna_root(tmp_path_factory):
-    out = tmp_path_factory.mktemp('synthetic')
-    return write_rsna(out, num_train=20, num_test=1, size=64, seed=1)['root']
+def rsna_root(synthetic_rsna):
+    return synthetic_rsna(seed=1)
 
 
 def options(root, size=64):
@@ -32,13 +27,8 @@ def options(root, size=64):
                    'train_dataloader.dataset.indices=8']
 
 
-def latest_metrics(work_dir):
-    runs = sorted(glob.glob(os.path.join(work_dir, '*', '*.json')), key=os.path.getmtime)
-    assert runs, f'no metrics json under {work_dir}'
-    return json.load(open(runs[-1]))
-
-
-def test_demo_train_then_test_reports_accuracy_auc_recall(cli, rsna_root, tmp_path):
+def test_demo_train_then_test_reports_accuracy_auc_recall(cli, rsna_root, tmp_path,
+                                                          latest_metrics):
     work = tmp_path / 'work'
     opts = options(rsna_root) + ['param_scheduler.1.end=1']
     proc = cli(['mim', 'train', 'mmpretrain', DEMO, '--work-dir', work, '--cfg-options', *opts])
