@@ -8,9 +8,10 @@ PYTEST_ARGS ?=
 install:
 	@bash tools/install.sh
 
-# ruff check (pycodestyle, pyflakes, isort); configuration in pyproject.toml, run by CI (.ci/run).
+# ruff check (pycodestyle, pyflakes) and isort; configuration in pyproject.toml, run by CI (.ci/run).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/isort --check-only --diff mmchest tools tests configs projects benchmarks
 
 test: install test-deps
 	$(PY) -m pytest $(PYTEST_ARGS) tests

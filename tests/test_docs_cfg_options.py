@@ -105,7 +105,7 @@ def _join(lines: List[str], i: int):
     end = i
     while end < len(lines) - 1 and lines[end].rstrip().endswith('\\'):
         end += 1
-    return start, ' '.join(l.rstrip().rstrip('\\') for l in lines[start:end + 1])
+    return start, ' '.join(line.rstrip().rstrip('\\') for line in lines[start:end + 1])
 
 
 def _command(where, text, fallback_config, strict=True, env=None) -> DocCommand:
@@ -176,8 +176,8 @@ def markdown_commands(rel: str, text: str) -> List[DocCommand]:
 
 def config_comment_commands(rel: str, text: str) -> List[DocCommand]:
     """The commands in the comments of config file ``rel`` with ``text``."""
-    lines = [re.sub(r'^\s*#\s?', '', l) if l.lstrip().startswith('#') else ''
-             for l in text.splitlines()]
+    lines = [re.sub(r'^\s*#\s?', '', line) if line.lstrip().startswith('#') else ''
+             for line in text.splitlines()]
     own = None if '/_base_/' in f'/{rel}' else rel
     out, done = [], set()
     for i, line in enumerate(lines):

@@ -24,8 +24,8 @@ except ImportError:  # running from a checkout that is not pip-installed
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmchest import synthetic  # noqa: E402
-from mmchest.synthetic.layouts import (LAYOUTS, describe_layout,  # noqa: E402
-                                       layout_image_count, write_layout)
+from mmchest.synthetic.layouts import (LAYOUTS, describe_layout, layout_image_count,  # noqa: E402
+                                       write_layout)
 
 
 def parse_args(argv: List[str] = None) -> argparse.Namespace:

@@ -1,7 +1,8 @@
 # CPU demo: a tiny U-Net on the synthetic multi-expert pneumonia set (both views, majority
 # target), a few minutes on 2 cores. Reports model-vs-expert next to expert-vs-expert Dice.
 #   python tools/make_synthetic_data.py --out datasets/synthetic
-#   mim train mmseg configs/demo/unet_multi_expert_pneumonia_synthetic.py --work-dir work_dirs/mep_demo
+#   mim train mmseg configs/demo/unet_multi_expert_pneumonia_synthetic.py \
+#       --work-dir work_dirs/mep_demo
 #   mim test  mmseg configs/demo/unet_multi_expert_pneumonia_synthetic.py \
 #       --checkpoint work_dirs/mep_demo/iter_300.pth --work-dir work_dirs/mep_demo
 # Split: the synthetic set's own indices.json (68/16/16 studies, one same-patient group across

@@ -102,8 +102,9 @@ def collect_files(cfg: Config, splits: Sequence[str] = tuple(SPLITS)) -> dict:
 
 
 def _init_worker(loaders: List[dict]) -> None:
-    import mmchest  # noqa: F401  (registers LoadDicomImageFromFile)
     from mmengine.registry import TRANSFORMS
+
+    import mmchest  # noqa: F401  (registers LoadDicomImageFromFile)
     _loaders[:] = [TRANSFORMS.build(copy.deepcopy(c)) for c in loaders]
 
 

@@ -114,8 +114,7 @@ def rsna_threshold_sweep(results, thrs: Sequence[float], target_recall: float) -
         the lower threshold: the same score with more recall), ``at_target`` (highest
         threshold reaching ``target_recall`` image recall, or None) and ``num_positive``.
     """
-    from mmchest.evaluation.rsna_thresholds import (highest_threshold_reaching,
-                                                    score_threshold_sweep)
+    from mmchest.evaluation.rsna_thresholds import highest_threshold_reaching, score_threshold_sweep
     sweep = score_threshold_sweep(results, thrs)
     scored = [row for row in sweep if not np.isnan(row['rsna_mAP'])]
     best = max(scored or sweep, key=lambda row: (np.nan_to_num(row['rsna_mAP'], nan=-1.0),

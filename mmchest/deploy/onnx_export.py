@@ -265,8 +265,8 @@ def preprocessing_metadata(model: nn.Module, *, config: str = '', checkpoint: Op
     Returns:
         dict: JSON-able metadata (fields in the module docstring).
     """
-    from mmchest.version import __version__
     from mmchest.apis.pipeline import inference_pipeline, mim_test_pipeline
+    from mmchest.version import __version__
     cfg = model.cfg
     # the pipeline the inference API runs: `mim test`'s, labels dropped, DICOM-aware loader
     pipeline = inference_pipeline(copy.deepcopy(mim_test_pipeline(cfg)))

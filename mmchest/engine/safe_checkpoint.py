@@ -31,7 +31,6 @@ mmengine's loaders are routed here by :mod:`mmchest.engine.compat` (the
 """
 from __future__ import annotations
 
-import _compat_pickle
 import errno
 import functools
 import importlib
@@ -43,6 +42,7 @@ import re
 import struct
 from typing import Any, Callable, Dict, List, Tuple
 
+import _compat_pickle
 import numpy as np
 import torch
 

@@ -14,9 +14,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .rsna_map import RSNA_IOU_THRESHOLDS, ImageResult, box_iou, count_greedy_matches, rsna_map
 from .threshold_analysis import binary_stats, highest_threshold_meeting
-from .rsna_map import (RSNA_IOU_THRESHOLDS, ImageResult, box_iou, count_greedy_matches,
-                       rsna_map)
 
 __all__ = ['keep_above', 'image_max_scores', 'rsna_map_above', 'box_recall',
            'score_threshold_sweep', 'highest_threshold_reaching']

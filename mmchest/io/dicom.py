@@ -44,7 +44,8 @@ from mmchest.io.display import (apply_lut, apply_window, lut_domain, percentile_
                                 weighted_percentiles)
 
 __all__ = [
-    'DicomReadError', 'DicomTooLargeError', 'read_dicom', 'read_dicom_header', 'read_dicom_meta', 'decode_dicom', 'has_dicom_prefix',
+    'DicomReadError', 'DicomTooLargeError', 'read_dicom', 'read_dicom_header', 'read_dicom_meta',
+    'decode_dicom', 'has_dicom_prefix',
     'check_options', 'normalize', 'parse_age', 'is_color', 'pixel_count', 'check_pixel_budget',
     'check_dicom_budget', 'raw_text', 'int_tag', 'missing_decoder',
     'NORM_MODES', 'META_KEYS', 'MAX_AGE_YEARS', 'DEFAULT_MAX_PIXELS'

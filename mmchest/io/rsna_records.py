@@ -13,13 +13,8 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..splits import grouped_stratified_split
-from .rsna_labels import (
-    BoxReport,
-    RSNAPatient,
-    parse_rsna_labels,
-    read_rsna_labels,
-    rsna_patient_targets,
-)
+from .rsna_labels import (BoxReport, RSNAPatient, parse_rsna_labels, read_rsna_labels,
+                          rsna_patient_targets)
 
 __all__ = ['DEFAULT_SPLIT_FRACTIONS', 'check_split', 'class_info_path', 'rsna_split_patients',
            'RSNARecords', 'load_rsna_records']

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import warnings
 import os.path as osp
+import warnings
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 __all__ = ['MIN_IDENTIFIER_LENGTH', 'DicomIdentity', 'dicom_identity', 'contains_identifier',

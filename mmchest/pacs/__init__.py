@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .dicomweb import (SKIPPED_MODALITIES, Derive, InstanceResult, derived_sources,
-                       image_instances, process_study, study_uids, watch)
+from .dicomweb import (SKIPPED_MODALITIES, Derive, InstanceResult, derived_sources, image_instances,
+                       process_study, study_uids, watch)
 
 __all__ = ['Derive', 'InstanceResult', 'SKIPPED_MODALITIES', 'derived_sources',
            'image_instances', 'model_deriver', 'process_study', 'study_uids', 'watch']

@@ -22,12 +22,8 @@ import pydicom
 import simplejpeg
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import (
-    ExplicitVRLittleEndian,
-    JPEGBaseline8Bit,
-    SecondaryCaptureImageStorage,
-    generate_uid,
-)
+from pydicom.uid import (ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage,
+                         generate_uid)
 
 from .seeding import PathLike, synthetic_uid
 

@@ -16,8 +16,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 
-from mmchest.io.dicom import (DEFAULT_MAX_PIXELS, check_options, decode_dicom,
-                              has_dicom_prefix, is_color)
+from mmchest.io.dicom import (DEFAULT_MAX_PIXELS, check_options, decode_dicom, has_dicom_prefix,
+                              is_color)
 
 __all__ = ['LoadDicomImageFromFile', 'load_rgb']
 

@@ -7,11 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from mmchest.analysis.threshold_report import (
-    REPORT_FILES,
-    run_threshold_analysis,
-    write_threshold_report,
-)
+from mmchest.analysis.threshold_report import (REPORT_FILES, run_threshold_analysis,
+                                               write_threshold_report)
 from mmchest.evaluation.threshold_analysis import threshold_analysis
 from mmchest.synthetic import write_siim
 

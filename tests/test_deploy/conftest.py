@@ -19,6 +19,7 @@ def random_checkpoint(config: str, path: Path, seed: int = 0, logit_gain: float 
     import mmchest  # noqa: F401
     init_default_scope('mmseg')
     from mmseg.registry import MODELS
+
     from mmchest.synthetic import chest_radiograph
     torch.manual_seed(seed)
     model = MODELS.build(Config.fromfile(str(REPO / config)).model).eval()

@@ -11,8 +11,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from mmchest.deploy.onnx_export import (DEFAULT_OPSET, METADATA_KEY, OnnxExportError,
-                                        export_onnx, read_metadata)
+from mmchest.deploy.onnx_export import (DEFAULT_OPSET, METADATA_KEY, OnnxExportError, export_onnx,
+                                        read_metadata)
 
 REPO = Path(__file__).resolve().parents[2]
 

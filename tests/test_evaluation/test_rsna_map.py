@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from mmchest.evaluation.rsna_map import (RSNA_IOU_THRESHOLDS, box_iou, image_level_detection_stats,
-                                         rsna_image_precision, rsna_map,
-                                         rsna_per_image_precisions)
+                                         rsna_image_precision, rsna_map, rsna_per_image_precisions)
 
 GT1 = [0.0, 0.0, 10.0, 10.0]
 NO_BOXES = np.zeros((0, 4))

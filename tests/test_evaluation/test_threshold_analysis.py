@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from mmchest.evaluation import image_level
-from mmchest.evaluation.threshold_analysis import (
-    DEFAULT_THRESHOLDS, auc_recall_metrics, average_precision, binary_stats, confusion_matrix,
-    highest_threshold_meeting, pr_curve, recall_key, roc_auc, roc_curve, threshold_analysis,
-    threshold_for_recall, threshold_table)
+from mmchest.evaluation.threshold_analysis import (DEFAULT_THRESHOLDS, auc_recall_metrics,
+                                                   average_precision, binary_stats,
+                                                   confusion_matrix, highest_threshold_meeting,
+                                                   pr_curve, recall_key, roc_auc, roc_curve,
+                                                   threshold_analysis, threshold_for_recall,
+                                                   threshold_table)
 
 # sorted by score: 0.8 (pos), 0.4 (neg), 0.35 (pos), 0.1 (neg)
 SCORES = np.array([0.1, 0.4, 0.35, 0.8])

@@ -17,8 +17,8 @@ from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
                          JPEGBaseline8Bit, JPEGLSLossless, RLELossless)
 
 from mmchest.io import dicom as dicom_mod
-from mmchest.io.dicom import (META_KEYS, DicomReadError, decode_dicom, has_dicom_prefix,
-                              normalize, parse_age, read_dicom, read_dicom_meta)
+from mmchest.io.dicom import (META_KEYS, DicomReadError, decode_dicom, has_dicom_prefix, normalize,
+                              parse_age, read_dicom, read_dicom_meta)
 from mmchest.synthetic import dicom_dataset, save_dicom
 
 NAME = 'Doe^Jonathan'

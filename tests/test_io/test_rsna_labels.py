@@ -6,8 +6,7 @@ import pytest
 
 from mmchest.io.rsna_labels import (BOX_REASONS, RSNALabelError, clean_box,
                                     format_prediction_string, parse_rsna_labels,
-                                    read_rsna_class_info, read_rsna_labels,
-                                    rsna_patient_targets)
+                                    read_rsna_class_info, read_rsna_labels, rsna_patient_targets)
 
 HEADER = 'patientId,x,y,width,height,Target\n'
 

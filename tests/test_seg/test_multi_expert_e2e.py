@@ -69,6 +69,7 @@ def write_tiny_set(root: Path, n: int = 6, size=(24, 32), seed: int = 0) -> Path
 @pytest.mark.parametrize('config', CONFIGS)
 def test_config_loads_and_builds(config, tmp_path):
     from mmseg.registry import DATASETS, METRICS, MODELS
+
     import mmchest.seg  # noqa: F401  registers the classes
     cfg = Config.fromfile(REPO / config)
     assert cfg.custom_imports['imports'] == ['mmchest.seg']
@@ -159,6 +160,7 @@ def test_entry_config_trains_on_the_zenodo_download_as_published(tmp_path, cli):
 def _loss_on_two_samples(cfg, root, fusion):
     from mmengine.dataset import pseudo_collate
     from mmseg.registry import DATASETS, MODELS
+
     import mmchest  # noqa: F401
     init_default_scope('mmseg')
     ds_cfg = cfg.train_dataloader.dataset.copy()

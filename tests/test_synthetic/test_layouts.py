@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from mmchest import synthetic
-from mmchest.synthetic import (rsna_cases, siim_cases, write_multi_expert, write_rsna,
-                               write_siim, write_siim_png)
+from mmchest.synthetic import (rsna_cases, siim_cases, write_multi_expert, write_rsna, write_siim,
+                               write_siim_png)
 
 SIZE = 64
 

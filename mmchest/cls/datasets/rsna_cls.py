@@ -16,12 +16,8 @@ from mmpretrain.registry import DATASETS
 from ...data_root import require_paths
 from ...engine.bad_files import BadFilesMixin
 from ...io.rsna_labels import BoxReport
-from ...io.rsna_records import (
-    DEFAULT_SPLIT_FRACTIONS,
-    check_split,
-    class_info_path,
-    load_rsna_records,
-)
+from ...io.rsna_records import (DEFAULT_SPLIT_FRACTIONS, check_split, class_info_path,
+                                load_rsna_records)
 
 __all__ = ['RSNAClassificationDataset', 'RSNA_CLS_CLASSES', 'POSITIVE_CLASS']
 

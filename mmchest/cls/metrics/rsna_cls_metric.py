@@ -10,7 +10,6 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
-
 from mmpretrain.registry import METRICS
 
 from ...engine.bad_files import skipped_note

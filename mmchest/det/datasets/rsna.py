@@ -16,13 +16,8 @@ from mmengine.logging import MMLogger, print_log
 from mmchest.data_root import require_paths
 from mmchest.engine.bad_files import BadFilesMixin
 from mmchest.io.rsna_labels import RSNA_CLASSES, RSNA_DETAILED_CLASSES, BoxReport
-from mmchest.io.rsna_records import (
-    DEFAULT_SPLIT_FRACTIONS,
-    check_split,
-    class_info_path,
-    load_rsna_records,
-    rsna_split_patients,
-)
+from mmchest.io.rsna_records import (DEFAULT_SPLIT_FRACTIONS, check_split, class_info_path,
+                                     load_rsna_records, rsna_split_patients)
 
 __all__ = ['RSNAPneumoniaDataset', 'DEFAULT_SPLIT_FRACTIONS', 'rsna_split_patients']
 

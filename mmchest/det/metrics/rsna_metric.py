@@ -11,11 +11,10 @@ import math
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger, print_log
-
 from mmdet.evaluation import CocoMetric
 from mmdet.registry import METRICS
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger, print_log
 
 from mmchest.engine.bad_files import skipped_note
 from mmchest.evaluation.rsna_map import RSNA_IOU_THRESHOLDS, image_level_detection_stats

@@ -6,7 +6,6 @@ import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-
 from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
@@ -15,8 +14,8 @@ from mmchest.data_root import DatasetNotFoundError, require_paths
 from mmchest.engine.bad_files import BadFilesMixin
 from mmchest.io.expert_masks import FUSE_MODES, find_expert_mask
 from mmchest.io.multi_expert_layout import (CLASS_DIRS, DEFAULT_SPLIT_RATIOS, SPLITS, VIEWS,
-                                            id_sort_key, load_json, parse_dup_list,
-                                            parse_indices, resplit, scan_images, split_leaks)
+                                            id_sort_key, load_json, parse_dup_list, parse_indices,
+                                            resplit, scan_images, split_leaks)
 
 __all__ = ['MultiExpertPneumoniaDataset', 'MissingExpertMaskError', 'SplitLeakWarning',
            'FUSIONS', 'DEFAULT_SPLIT_RATIOS', 'expert_name']

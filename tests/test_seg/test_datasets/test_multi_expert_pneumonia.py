@@ -9,13 +9,16 @@ import numpy as np
 import pytest
 
 pytest.importorskip('mmseg')
+# isort: off
 from mmcv.transforms import LoadImageFromFile  # noqa: E402
 from mmseg.datasets.transforms import RandomCrop, RandomFlip  # noqa: E402
 
 from mmchest.io.expert_masks import ExpertMaskError  # noqa: E402
-from mmchest.seg.datasets.multi_expert_pneumonia import (  # noqa: E402
-    MissingExpertMaskError, MultiExpertPneumoniaDataset, SplitLeakWarning)
+from mmchest.seg.datasets.multi_expert_pneumonia import (MissingExpertMaskError,  # noqa: E402
+                                                         MultiExpertPneumoniaDataset,
+                                                         SplitLeakWarning)
 from mmchest.seg.transforms import LoadExpertMasks  # noqa: E402
+# isort: on
 
 H, W = 4, 6
 
@@ -360,6 +363,7 @@ def test_default_split_is_what_the_resplit_tool_writes(zenodo, tmp_path):
 
 def test_authors_split_is_explicit_and_warns_about_leaking_groups(zenodo, tmp_path):
     import shutil
+
     from mmchest.data_root import DatasetNotFoundError
     from mmchest.io.multi_expert_layout import parse_dup_list, parse_indices, split_leaks
     root, authors, info = zenodo
