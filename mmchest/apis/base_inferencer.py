@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import os
+from abc import abstractmethod
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -123,17 +124,17 @@ class ChestInferencer(BaseInferencer):
     def _prepare_cfg(self, cfg: Config) -> None:
         """Adjust the config before the model is built (in place). Default: nothing."""
 
+    @abstractmethod
     def _build_model(self, cfg: Config, weights: Optional[str], device: str):
         """Build the model of ``cfg`` and load ``weights`` (the host's ``init_model``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _to_prediction(self, source: str, image: np.ndarray, sample: Any) -> Prediction:
         """Turn one data sample of ``model.test_step`` into a :class:`Prediction`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _dataset_registry(self):
         """The host's ``DATASETS`` registry."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------ BaseInferencer hooks
     def _init_model(self, cfg: Config, weights: Optional[str], device: str = 'cpu'):
