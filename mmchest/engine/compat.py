@@ -90,8 +90,8 @@ def _mmengine_safe_checkpoint_loader() -> None:
 
     Fixes: mmengine <= 0.10.7's ``CheckpointLoader.load_from_local`` calls ``torch.load``
     without ``weights_only``: on torch < 2.6 a checkpoint can run code, on torch >= 2.6 a
-    refused file surfaces as torch's advice to retry with ``weights_only=False`` and an
-    empty or truncated file as a bare ``EOFError``. Local files now go through
+    refused file surfaces as torch's advice to switch the weights-only unpickler off, and
+    an empty or truncated file as a bare ``EOFError``. Local files now go through
     :func:`~mmchest.engine.safe_checkpoint.safe_torch_load` and the other schemes (http,
     ``open-mmlab://`` ...) explain refusals. Covers ``Runner.resume``, ``load_from`` and
     ``load_checkpoint``. Can go when mmengine loads with ``weights_only=True`` and reports
